@@ -1,0 +1,33 @@
+import type { CodegenConfig } from '@graphql-codegen/cli';
+
+// Resolver and model types for the SDL in schema/. The mappers tie each GraphQL type to the
+// MongoDB document behind it, so resolvers receive documents and map fields explicitly.
+const config: CodegenConfig = {
+  schema: 'schema/*.graphql',
+  generates: {
+    'src/generated/graphql.ts': {
+      plugins: ['typescript', 'typescript-resolvers'],
+      config: {
+        useTypeImports: true,
+        emitLegacyCommonJSImports: false,
+        contextType: '../context.js#GraphQLContext',
+        mappers: {
+          User: '../db/documents.js#UserModel',
+          Chat: '../db/documents.js#ChatDoc',
+          Message: '../db/documents.js#MessageModel',
+          AuthPayload: '../auth/service.js#AuthResult',
+          ChatConnection: '../chats/service.js#ChatPage',
+          ChatEdge: '../chats/service.js#ChatPageEdge',
+          MessageConnection: '../messages/service.js#MessagePage',
+          MessageEdge: '../messages/service.js#MessagePageEdge',
+        },
+        scalars: { DateTime: 'Date', ID: 'string' },
+        enumsAsTypes: true,
+        avoidOptionals: { field: true, inputValue: false, object: false, defaultValue: false },
+        maybeValue: 'T | null',
+      },
+    },
+  },
+};
+
+export default config;

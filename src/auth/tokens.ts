@@ -1,0 +1,52 @@
+/**
+ * Access tokens: HS256 JWTs with `sub` = username, as the Python backend issued them, so its
+ * tokens stay valid when the secret is the same. `tv` (token version) lets logout and account
+ * recovery revoke every earlier token: a token whose version is behind the user's is refused.
+ * Old tokens carry no `tv` and count as version 0.
+ */
+import { SignJWT, errors, jwtVerify } from 'jose';
+import { unauthenticated } from '../errors.js';
+
+export interface TokenClaims {
+  username: string;
+  tokenVersion: number;
+  expiresAt: number;
+}
+
+export async function issueAccessToken(
+  secret: Uint8Array,
+  ttlSeconds: number,
+  username: string,
+  tokenVersion: number,
+): Promise<string> {
+  return new SignJWT({ tv: tokenVersion })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(username)
+    .setIssuedAt()
+    .setExpirationTime(`${ttlSeconds}s`)
+    .sign(secret);
+}
+
+/** Throws UNAUTHENTICATED with the old server's texts: `Token expired` or `Invalid credentials`. */
+export async function verifyAccessToken(secret: Uint8Array, token: string): Promise<TokenClaims> {
+  try {
+    const { payload } = await jwtVerify(token, secret, {
+      algorithms: ['HS256'],
+      requiredClaims: ['sub', 'exp'],
+    });
+    const tokenVersion = payload.tv ?? 0;
+    if (typeof payload.sub !== 'string' || !Number.isInteger(tokenVersion)) {
+      throw unauthenticated('Invalid credentials');
+    }
+    return { username: payload.sub, tokenVersion: tokenVersion as number, expiresAt: payload.exp! };
+  } catch (error) {
+    if (error instanceof errors.JWTExpired) throw unauthenticated('Token expired');
+    throw unauthenticated('Invalid credentials');
+  }
+}
+
+/** The token of an `Authorization: Bearer …` value, or null when there is none. */
+export function bearerToken(authorization: string | null | undefined): string | null {
+  const match = authorization?.match(/^\s*Bearer\s+(\S+)\s*$/i);
+  return match?.[1] ?? null;
+}

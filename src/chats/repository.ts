@@ -1,0 +1,60 @@
+import type { Database } from '../db/mongo.js';
+import type { ChatDoc, MessageDoc } from '../db/documents.js';
+
+/** New chats are keyed by their pair, so the `_id` index lets only one chat per pair exist. */
+export const pairKey = (a: string, b: string) => `chat:${[a, b].sort().join(':')}`;
+
+export function findChatOfPair({ chats }: Database, a: string, b: string) {
+  return chats.findOne({ participants: { $all: [a, b] } }, { projection: { _id: 0 } });
+}
+
+export function findChatByKey({ chats }: Database, key: string) {
+  return chats.findOne({ _id: key }, { projection: { _id: 0 } });
+}
+
+export async function insertChat({ chats }: Database, key: string, chat: ChatDoc): Promise<void> {
+  await chats.insertOne({ _id: key, ...chat });
+}
+
+export function findChatsOf({ chats }: Database, userId: string): Promise<ChatDoc[]> {
+  return chats.find({ participants: userId }, { projection: { _id: 0 } }).toArray();
+}
+
+/** Moves the chat's last-message summary forward; an older message never overwrites a newer one. */
+export async function recordLastMessage({ chats }: Database, message: MessageDoc): Promise<void> {
+  await chats.updateOne(
+    {
+      chat_id: message.chat_id,
+      $or: [{ last_message_time: null }, { last_message_time: { $lte: message.timestamp } }],
+    },
+    {
+      $set: {
+        last_message: message.content,
+        last_message_time: message.timestamp,
+        last_message_id: message.message_id,
+      },
+    },
+  );
+}
+
+/** When each chat's newest message at or before `asOf` was sent (for a stable chat list). */
+export async function lastActivityAsOf(
+  { messages }: Database,
+  chatIds: string[],
+  asOf: Date,
+): Promise<Map<string, Date>> {
+  const found = await Promise.all(
+    chatIds.map((chatId) =>
+      messages.findOne(
+        { chat_id: chatId, timestamp: { $lte: asOf } },
+        { sort: { timestamp: -1 }, projection: { _id: 0, timestamp: 1 } },
+      ),
+    ),
+  );
+  const result = new Map<string, Date>();
+  chatIds.forEach((chatId, index) => {
+    const timestamp = found[index]?.timestamp;
+    if (timestamp) result.set(chatId, timestamp);
+  });
+  return result;
+}

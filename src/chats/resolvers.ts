@@ -1,0 +1,32 @@
+import type { Resolvers } from '../generated/graphql.js';
+import type { UserDoc } from '../db/documents.js';
+import { requireViewer } from '../context.js';
+import { listMessages } from '../messages/service.js';
+import { createChat, findChat, listChats } from './service.js';
+
+export const chatsResolvers: Resolvers = {
+  Query: {
+    chats: (_parent, args, ctx) => listChats(ctx, args),
+    chat: (_parent, args, ctx) => findChat(ctx, args.id),
+  },
+  Mutation: {
+    createChat: (_parent, args, ctx) => createChat(ctx, args.otherUserId),
+  },
+  Chat: {
+    id: (chat) => chat.chat_id,
+    createdAt: (chat) => chat.created_at,
+    lastMessagePreview: (chat) => chat.last_message ?? null,
+    lastMessageAt: (chat) => chat.last_message_time ?? null,
+    participants: async (chat, _args, ctx) => {
+      const users = await ctx.loaders.users.loadMany(chat.participants);
+      return users.filter((user): user is UserDoc => user !== null && !(user instanceof Error));
+    },
+    otherUser: (chat, _args, ctx) => {
+      const viewer = requireViewer(ctx);
+      const otherId = chat.participants.find((userId) => userId !== viewer.user_id);
+      return otherId ? ctx.loaders.users.load(otherId) : null;
+    },
+    lastMessage: (chat, _args, ctx) => ctx.loaders.lastMessages.load(chat),
+    messages: (chat, args, ctx) => listMessages(ctx, chat.chat_id, args),
+  },
+};

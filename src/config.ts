@@ -1,0 +1,91 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+/** A development-only secret is generated per start; production must bring its own. */
+const MIN_SECRET_BYTES = 32;
+const OWASP_PBKDF2_ROUNDS = 600_000;
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8001),
+  MONGO_URL: z.string().trim().min(1).optional(),
+  DB_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,63}$/, 'letters, digits, _ and - only')
+    .default('zerohour_chat'),
+  EMBEDDED_DB_PORT: z.coerce.number().int().min(1).max(65535).default(27217),
+  EMBEDDED_DB_DIR: z.string().min(1).default('data/ferretdb'),
+  SECRET_KEY: z.string().optional(),
+  ACCESS_TOKEN_EXPIRE_MINUTES: z.coerce.number().int().positive().default(30),
+  PASSWORD_HASH_ROUNDS: z.coerce.number().int().min(1000).default(OWASP_PBKDF2_ROUNDS),
+  CORS_ORIGINS: z.string().default('*'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  /** Unset: the server launches its embedded FerretDB. */
+  mongoUrl: string | undefined;
+  dbName: string;
+  embeddedDb: { port: number; dataDir: string };
+  secretKey: Uint8Array;
+  /** True when SECRET_KEY was missing and a throwaway one was generated (development only). */
+  secretKeyGenerated: boolean;
+  accessTokenTtlSeconds: number;
+  passwordHashRounds: number;
+  /** `'*'` allows any origin (without credentials); otherwise the exact origins allowed. */
+  corsOrigins: '*' | string[];
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses and validates the environment once, at start-up. Throws ConfigError with every problem listed. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.')}: ${issue.message}`,
+    );
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const vars = parsed.data;
+  const isDevelopment = vars.NODE_ENV !== 'production';
+
+  const secret = vars.SECRET_KEY?.trim();
+  if (!isDevelopment && (!secret || Buffer.byteLength(secret) < MIN_SECRET_BYTES)) {
+    throw new ConfigError(
+      `SECRET_KEY must be set to at least ${MIN_SECRET_BYTES} random bytes in production ` +
+        `(e.g. \`openssl rand -base64 48\`).`,
+    );
+  }
+  if (!isDevelopment && vars.PASSWORD_HASH_ROUNDS < OWASP_PBKDF2_ROUNDS) {
+    throw new ConfigError(
+      `PASSWORD_HASH_ROUNDS must be at least ${OWASP_PBKDF2_ROUNDS} in production.`,
+    );
+  }
+
+  const origins = vars.CORS_ORIGINS.split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+
+  return {
+    env: vars.NODE_ENV,
+    host: vars.HOST,
+    port: vars.PORT,
+    mongoUrl: vars.MONGO_URL,
+    dbName: vars.DB_NAME,
+    embeddedDb: { port: vars.EMBEDDED_DB_PORT, dataDir: vars.EMBEDDED_DB_DIR },
+    secretKey: secret ? new TextEncoder().encode(secret) : randomBytes(MIN_SECRET_BYTES),
+    secretKeyGenerated: !secret,
+    accessTokenTtlSeconds: vars.ACCESS_TOKEN_EXPIRE_MINUTES * 60,
+    passwordHashRounds: vars.PASSWORD_HASH_ROUNDS,
+    corsOrigins: origins.length === 0 || origins.includes('*') ? '*' : origins,
+    logLevel: vars.LOG_LEVEL,
+  };
+}

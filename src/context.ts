@@ -1,0 +1,63 @@
+/**
+ * The request scope, built in one place for every transport: who is calling (from the bearer
+ * token) and fresh DataLoaders. GraphQL resolvers get it as their context; the REST shims use the
+ * same scope with the same domain functions.
+ */
+import type { YogaInitialContext } from 'graphql-yoga';
+import type { App } from './app.js';
+import type { UserDoc } from './db/documents.js';
+import { AppError, unauthenticated } from './errors.js';
+import { createLoaders, type Loaders } from './loaders.js';
+import { bearerToken, verifyAccessToken } from './auth/tokens.js';
+
+export interface RequestScope {
+  app: App;
+  loaders: Loaders;
+  viewer: UserDoc | null;
+  /** Why a presented token was refused; reported when an operation needs a user. */
+  authError: AppError | null;
+  /** Seconds since the epoch when the caller's token expires. */
+  tokenExpiresAt: number | null;
+}
+
+export type GraphQLContext = RequestScope & Partial<YogaInitialContext>;
+
+/** Resolves the user behind a token: valid signature, not expired, user exists, not revoked. */
+export async function authenticate(app: App, loaders: Loaders, token: string) {
+  const claims = await verifyAccessToken(app.config.secretKey, token);
+  const user = await loaders.usersByUsername.load(claims.username);
+  if (!user) throw unauthenticated('User not found');
+  if (claims.tokenVersion !== (user.token_version ?? 0)) throw unauthenticated('Token revoked');
+  return { user, expiresAt: claims.expiresAt };
+}
+
+export async function createScope(
+  app: App,
+  authorization: string | null | undefined,
+): Promise<RequestScope> {
+  const loaders = createLoaders(app.db, app.batchLoads);
+  const scope: RequestScope = { app, loaders, viewer: null, authError: null, tokenExpiresAt: null };
+  const token = bearerToken(authorization);
+  if (authorization && !token) scope.authError = unauthenticated('Invalid credentials');
+  if (!token) return scope;
+  try {
+    const { user, expiresAt } = await authenticate(app, loaders, token);
+    scope.viewer = user;
+    scope.tokenExpiresAt = expiresAt;
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    scope.authError = error;
+  }
+  return scope;
+}
+
+/** The caller, or UNAUTHENTICATED (with the reason a token was refused, if one was presented). */
+export function requireViewer(scope: RequestScope): UserDoc {
+  if (scope.viewer) return scope.viewer;
+  throw scope.authError ?? unauthenticated();
+}
+
+/** Fresh loaders for the next subscription event: nothing is cached for the life of a socket. */
+export function renewLoaders(scope: RequestScope): void {
+  scope.loaders = createLoaders(scope.app.db, scope.app.batchLoads);
+}

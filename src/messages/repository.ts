@@ -1,0 +1,68 @@
+import type { Filter } from 'mongodb';
+import type { Database } from '../db/mongo.js';
+import type { MessageDoc } from '../db/documents.js';
+
+/** A retried send carries the same key, so the `_id` index refuses the second copy. */
+export const idempotencyKey = (chatId: string, senderId: string, clientMessageId: string) =>
+  `msg:${chatId}:${senderId}:${clientMessageId}`;
+
+export async function insertMessage(
+  { messages }: Database,
+  message: MessageDoc,
+  key: string | undefined,
+): Promise<void> {
+  await messages.insertOne(key ? { _id: key, ...message } : { ...message });
+}
+
+export function findMessageByKey({ messages }: Database, key: string) {
+  return messages.findOne({ _id: key }, { projection: { _id: 0 } });
+}
+
+export function findLatestMessage({ messages }: Database, chatId: string) {
+  return messages.findOne(
+    { chat_id: chatId },
+    { sort: { timestamp: -1, message_id: -1 }, projection: { _id: 0 } },
+  );
+}
+
+/** A position in a chat's timeline: messages are ordered by (timestamp, message_id). */
+export interface TimelinePosition {
+  timestamp: Date;
+  messageId: string;
+}
+
+const afterPosition = (p: TimelinePosition): Filter<MessageDoc> => ({
+  $or: [
+    { timestamp: { $gt: p.timestamp } },
+    { timestamp: p.timestamp, message_id: { $gt: p.messageId } },
+  ],
+});
+const beforePosition = (p: TimelinePosition): Filter<MessageDoc> => ({
+  $or: [
+    { timestamp: { $lt: p.timestamp } },
+    { timestamp: p.timestamp, message_id: { $lt: p.messageId } },
+  ],
+});
+
+/** Up to `limit` messages after `after` and before `before`, from the oldest or the newest end. */
+export function findTimelineSlice(
+  { messages }: Database,
+  chatId: string,
+  range: { after?: TimelinePosition; before?: TimelinePosition },
+  fromEnd: 'oldest' | 'newest',
+  limit: number,
+): Promise<MessageDoc[]> {
+  const bounds = [
+    range.after && afterPosition(range.after),
+    range.before && beforePosition(range.before),
+  ];
+  const conditions = bounds.filter((bound): bound is Filter<MessageDoc> => Boolean(bound));
+  const direction = fromEnd === 'oldest' ? 1 : -1;
+  return messages
+    .find(conditions.length ? { chat_id: chatId, $and: conditions } : { chat_id: chatId }, {
+      sort: { timestamp: direction, message_id: direction },
+      limit,
+      projection: { _id: 0 },
+    })
+    .toArray();
+}

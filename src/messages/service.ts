@@ -1,0 +1,138 @@
+/** Sending messages (stored, then broadcast) and reading a chat's history page by page. */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { toPublicUser, type MessageModel } from '../db/documents.js';
+import type { MessageDoc } from '../db/documents.js';
+import { isDuplicateKeyError } from '../db/mongo.js';
+import { badInput } from '../errors.js';
+import { requireViewer, type RequestScope } from '../context.js';
+import { recordLastMessage } from '../chats/repository.js';
+import { requireMembership } from '../chats/service.js';
+import {
+  buildPage,
+  checkPageSize,
+  decodeCursor,
+  encodeCursor,
+  type Edge,
+  type Page,
+} from '../pagination.js';
+import { id, parseInput, userText } from '../validation.js';
+import {
+  findMessageByKey,
+  findTimelineSlice,
+  idempotencyKey,
+  insertMessage,
+  type TimelinePosition,
+} from './repository.js';
+
+export type MessagePage = Page<MessageModel>;
+export type MessagePageEdge = Edge<MessageModel>;
+
+export const MAX_CONTENT_LENGTH = 4000;
+const DEFAULT_PAGE = 50;
+
+const sendInput = z.object({
+  chatId: id,
+  content: userText(MAX_CONTENT_LENGTH).refine(
+    (text) => text.trim().length > 0,
+    'must not be empty',
+  ),
+  clientMessageId: z
+    .string()
+    .regex(/^[\x21-\x7E]{1,100}$/, 'must be 1 to 100 printable ASCII characters')
+    .nullish(),
+});
+
+/**
+ * Stores a message, moves the chat's summary forward and broadcasts it. The message is durable
+ * before anyone is told about it. A retry with the same clientMessageId returns the stored message.
+ */
+export async function sendMessage(
+  scope: RequestScope,
+  input: { chatId: string; content: string; clientMessageId?: string | null },
+): Promise<MessageModel> {
+  const viewer = requireViewer(scope);
+  const fields = parseInput(sendInput, input);
+  const chat = await requireMembership(scope, fields.chatId);
+  const { db, bus } = scope.app;
+
+  const message: MessageDoc = {
+    message_id: randomUUID(),
+    chat_id: chat.chat_id,
+    sender_id: viewer.user_id,
+    content: fields.content,
+    timestamp: new Date(),
+    message_type: 'text',
+    ...(fields.clientMessageId ? { client_message_id: fields.clientMessageId } : {}),
+  };
+  const key = fields.clientMessageId
+    ? idempotencyKey(chat.chat_id, viewer.user_id, fields.clientMessageId)
+    : undefined;
+  try {
+    await insertMessage(db, message, key);
+  } catch (error) {
+    const original = key && isDuplicateKeyError(error) ? await findMessageByKey(db, key) : null;
+    if (!original) throw error;
+    // A retry: the first attempt may have failed after storing, so finish its summary update.
+    await recordLastMessage(db, original);
+    return original;
+  }
+  await recordLastMessage(db, message);
+  const sender = toPublicUser(viewer);
+  bus.publishMessage({ message, sender, participants: chat.participants });
+  return { ...message, sender };
+}
+
+const messageCursor = z.tuple([z.number().int(), z.string()]);
+const toPosition = (cursor: string, field: string): TimelinePosition => {
+  const [time, messageId] = decodeCursor(messageCursor, cursor, field);
+  return { timestamp: new Date(time), messageId };
+};
+const cursorOf = (message: MessageDoc) =>
+  encodeCursor([message.timestamp.getTime(), message.message_id]);
+
+export interface MessagePageArgs {
+  first?: number | null;
+  after?: string | null;
+  last?: number | null;
+  before?: string | null;
+}
+
+/**
+ * A page of a chat's messages, oldest first. `first`/`after` page forwards, `last`/`before`
+ * backwards; with neither size, the newest messages. Cursors are (timestamp, id) positions,
+ * so concurrent inserts never shift a page.
+ */
+export async function listMessages(
+  scope: RequestScope,
+  chatId: string,
+  args: MessagePageArgs,
+  maxPage = 100,
+): Promise<MessagePage> {
+  const chat = await requireMembership(scope, chatId);
+  const first = checkPageSize(args.first, 'first', maxPage);
+  const last = checkPageSize(args.last, 'last', maxPage);
+  if (first !== undefined && last !== undefined) {
+    throw badInput('Pass either first or last, not both', 'last');
+  }
+  const range = {
+    after: args.after ? toPosition(args.after, 'after') : undefined,
+    before: args.before ? toPosition(args.before, 'before') : undefined,
+  };
+  const forwards = first !== undefined || (last === undefined && !!range.after && !range.before);
+  const size = first ?? last ?? DEFAULT_PAGE;
+  const found = await findTimelineSlice(
+    scope.app.db,
+    chat.chat_id,
+    range,
+    forwards ? 'oldest' : 'newest',
+    size + 1,
+  );
+  const more = found.length > size;
+  const slice = found.slice(0, size);
+  const ordered = forwards ? slice : slice.reverse();
+  const edges = ordered.map((node) => ({ cursor: cursorOf(node), node }));
+  return forwards
+    ? buildPage(edges, more, Boolean(range.after))
+    : buildPage(edges, Boolean(range.before), more);
+}

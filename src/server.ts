@@ -1,0 +1,80 @@
+/**
+ * The HTTP server and everything on its one port: GraphQL over HTTP and SSE (Yoga), GraphQL over
+ * WebSocket (graphql-ws) on the same path, CORS, and an orderly shutdown.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import cors from '@fastify/cors';
+import { WebSocketServer } from 'ws';
+import type { App } from './app.js';
+import { attachGraphQLWebSocket } from './transport/graphql-ws.js';
+import { createGraphQLServer, GRAPHQL_PATH } from './yoga.js';
+
+const MAX_WS_PAYLOAD_BYTES = 64 * 1024;
+
+export interface Server {
+  http: FastifyInstance;
+  /** Listens and resolves with the bound port. */
+  listen(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export function createServer(app: App): Server {
+  const http = Fastify({
+    loggerInstance: app.logger as FastifyBaseLogger,
+    // Request URLs can carry tokens (legacy `?token=`): no per-request access log.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  const yoga = createGraphQLServer(app);
+
+  const { corsOrigins } = app.config;
+  void http.register(cors, {
+    origin: corsOrigins === '*' ? '*' : corsOrigins,
+    credentials: corsOrigins !== '*',
+    methods: ['GET', 'POST', 'OPTIONS'],
+    maxAge: 600,
+  });
+
+  void http.register(async (graphql) => {
+    // Yoga reads and validates the body itself (GraphQL-over-HTTP status codes and errors).
+    graphql.removeAllContentTypeParsers();
+    graphql.addContentTypeParser('*', (_request, _payload, done) => done(null));
+    graphql.route({
+      url: GRAPHQL_PATH,
+      method: ['GET', 'POST'],
+      handler: (request, reply) => yoga.handleNodeRequestAndResponse(request, reply, {}),
+    });
+  });
+
+  const graphqlSockets = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_WS_PAYLOAD_BYTES,
+    perMessageDeflate: false,
+  });
+  const graphqlWs = attachGraphQLWebSocket(app, yoga, graphqlSockets);
+
+  http.server.on('upgrade', (request, socket, head) => {
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (path !== GRAPHQL_PATH) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    graphqlSockets.handleUpgrade(request, socket, head, (ws) => {
+      graphqlSockets.emit('connection', ws, request);
+    });
+  });
+
+  return {
+    http,
+    async listen() {
+      await http.listen({ host: app.config.host, port: app.config.port });
+      const address = http.server.address();
+      return typeof address === 'object' && address ? address.port : app.config.port;
+    },
+    async close() {
+      for (const client of graphqlSockets.clients) client.close(1001, 'Server shutting down');
+      await graphqlWs.dispose();
+      await http.close();
+      await app.presence.settled();
+    },
+  };
+}

@@ -1,0 +1,46 @@
+/** Starts the whole service: database (external or embedded), app, HTTP/WebSocket server. */
+import type { Logger } from 'pino';
+import { createApp, type App } from './app.js';
+import type { Config } from './config.js';
+import { startFerretdb, type RunningFerretdb } from './db/ferretdb.js';
+import { connectDatabase } from './db/mongo.js';
+import { createServer } from './server.js';
+
+export interface RunningService {
+  app: App;
+  port: number;
+  /** Stops accepting, closes sockets and the database connection, stops an embedded database. */
+  stop(): Promise<void>;
+}
+
+export async function startService(config: Config, logger: Logger): Promise<RunningService> {
+  let embedded: RunningFerretdb | undefined;
+  let mongoUrl = config.mongoUrl;
+  if (!mongoUrl) {
+    logger.info('MONGO_URL is not set: starting the embedded FerretDB');
+    embedded = await startFerretdb({
+      port: config.embeddedDb.port,
+      dataDir: config.embeddedDb.dataDir,
+      progress: (line) => logger.info(line),
+    });
+    mongoUrl = embedded.url;
+  }
+  try {
+    const db = await connectDatabase(mongoUrl, config.dbName);
+    const app = createApp(config, db, logger);
+    const server = createServer(app);
+    const port = await server.listen();
+    return {
+      app,
+      port,
+      async stop() {
+        await server.close();
+        await db.client.close();
+        await embedded?.stop();
+      },
+    };
+  } catch (error) {
+    await embedded?.stop();
+    throw error;
+  }
+}

@@ -1,0 +1,61 @@
+import type { Database } from '../db/mongo.js';
+import type { UserDoc } from '../db/documents.js';
+
+const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+export async function insertUser({ users }: Database, user: UserDoc): Promise<void> {
+  await users.insertOne({ ...user });
+}
+
+export function findUserByUsername({ users }: Database, username: string) {
+  return users.findOne({ username }, { projection: { _id: 0 } });
+}
+
+/** Case-insensitive substring match on username, first or last name; the text is matched literally. */
+export function searchUsers(
+  { users }: Database,
+  text: string,
+  excludeUserId: string,
+  limit: number,
+): Promise<UserDoc[]> {
+  const pattern = { $regex: escapeRegex(text), $options: 'i' };
+  return users
+    .find(
+      {
+        user_id: { $ne: excludeUserId },
+        $or: [{ username: pattern }, { first_name: pattern }, { last_name: pattern }],
+      },
+      { projection: { _id: 0 }, limit, sort: { username: 1 } },
+    )
+    .toArray();
+}
+
+/** Bumps the token version (revoking earlier tokens) and applies `changes`; returns the new document. */
+export async function revokeTokens(
+  { users }: Database,
+  userId: string,
+  changes: Partial<UserDoc> = {},
+): Promise<UserDoc | null> {
+  const updated = await users.findOneAndUpdate(
+    { user_id: userId },
+    Object.keys(changes).length > 0
+      ? { $inc: { token_version: 1 }, $set: changes }
+      : { $inc: { token_version: 1 } },
+    // No projection: FerretDB does not implement one on findAndModify.
+    { returnDocument: 'after' },
+  );
+  if (!updated) return null;
+  const { _id, ...user } = updated;
+  return user;
+}
+
+/** Replaces a hash only if it is still the one that was verified (a concurrent change wins). */
+export async function replaceHash(
+  { users }: Database,
+  userId: string,
+  field: 'password_hash' | 'security_phrase',
+  previous: string,
+  next: string,
+): Promise<void> {
+  await users.updateOne({ user_id: userId, [field]: previous }, { $set: { [field]: next } });
+}

@@ -1,0 +1,43 @@
+import { filter, pipe } from 'graphql-yoga';
+import type { Resolvers } from '../generated/graphql.js';
+import type { UserModel } from '../db/documents.js';
+import type { PresenceEvent } from '../events/bus.js';
+import { requireViewer, type GraphQLContext } from '../context.js';
+import { contactIds } from '../chats/service.js';
+import { findUser, searchUsers } from './service.js';
+
+/** Email and phone number are the user's own business. */
+async function privateField(user: UserModel, ctx: GraphQLContext, field: 'email' | 'mobile_no') {
+  if (ctx.viewer?.user_id !== user.user_id) return null;
+  return user[field] ?? (await ctx.loaders.users.load(user.user_id))?.[field] ?? null;
+}
+
+export const usersResolvers: Resolvers = {
+  Query: {
+    me: (_parent, _args, ctx) => requireViewer(ctx),
+    user: (_parent, args, ctx) => findUser(ctx, args.id),
+    searchUsers: (_parent, args, ctx) => searchUsers(ctx, args.query, args.first),
+  },
+  Subscription: {
+    presenceChanged: {
+      subscribe: async (_parent, args, ctx) => {
+        requireViewer(ctx);
+        const watched = args.userIds ? new Set(args.userIds) : await contactIds(ctx);
+        return pipe(
+          ctx.app.bus.presenceChanges(),
+          filter((event: PresenceEvent) => watched.has(event.user.user_id)),
+        );
+      },
+      resolve: (event: PresenceEvent) => event.user,
+    },
+  },
+  User: {
+    id: (user) => user.user_id,
+    firstName: (user) => user.first_name,
+    lastName: (user) => user.last_name,
+    isOnline: (user) => user.is_online ?? false,
+    createdAt: (user) => user.created_at ?? null,
+    email: (user, _args, ctx) => privateField(user, ctx, 'email'),
+    mobileNo: (user, _args, ctx) => privateField(user, ctx, 'mobile_no'),
+  },
+};

@@ -1,0 +1,65 @@
+/** The GraphQL engine: schema, context, error masking and the playground, composed in one place. */
+import { GraphQLError } from 'graphql';
+import { createYoga, maskError, type YogaInitialContext } from 'graphql-yoga';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import type { App } from './app.js';
+import { createScope, type GraphQLContext, type RequestScope } from './context.js';
+import { AppError } from './errors.js';
+import { schema } from './schema.js';
+
+export const GRAPHQL_PATH = '/graphql';
+
+/** Where a GraphQL operation's token comes from, by transport. */
+export interface TransportContext {
+  /** graphql-ws: the `connection_init` payload, or the `extensions.headers` of a subscribe message (GraphiQL). */
+  authorization?: string | null;
+}
+
+function toClientError(error: unknown, message: string): Error {
+  const original = error instanceof GraphQLError ? error.originalError : error;
+  if (original instanceof AppError) {
+    return new GraphQLError(original.message, {
+      nodes: error instanceof GraphQLError ? error.nodes : undefined,
+      path: error instanceof GraphQLError ? error.path : undefined,
+      extensions: { code: original.code, ...(original.field ? { field: original.field } : {}) },
+    });
+  }
+  // Never a stack trace or a driver message, whatever the environment.
+  return maskError(error, message, false);
+}
+
+export function createGraphQLServer(app: App) {
+  const yoga = createYoga<TransportContext & Partial<YogaInitialContext>, RequestScope>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    // CORS is answered by the HTTP layer, for GraphQL and REST alike.
+    cors: false,
+    landingPage: false,
+    graphiql: { subscriptionsProtocol: 'WS', title: 'ZeroHour Chat GraphQL' },
+    renderGraphiQL,
+    maskedErrors: {
+      maskError: (error, message) => {
+        const clientError = toClientError(error, message);
+        if (
+          !(clientError instanceof GraphQLError) ||
+          clientError.extensions.code === 'INTERNAL_SERVER_ERROR'
+        ) {
+          app.logger.error({ err: error }, 'unexpected GraphQL error');
+        }
+        return clientError;
+      },
+    },
+    logging: {
+      debug: (...args) => app.logger.debug(args),
+      info: (...args) => app.logger.info(args),
+      warn: (...args) => app.logger.warn(args),
+      error: (...args) => app.logger.error(args),
+    },
+    context: ({ request, authorization }) =>
+      createScope(app, authorization ?? request?.headers.get('authorization')),
+  });
+  return yoga;
+}
+
+export type GraphQLServer = ReturnType<typeof createGraphQLServer>;
+export type { GraphQLContext };
