@@ -1,4 +1,5 @@
 /** Starts the whole service: database (external or embedded), app, HTTP/WebSocket server. */
+import type { MongoClientOptions } from 'mongodb';
 import type { Logger } from 'pino';
 import { createApp, type App } from './app.js';
 import type { Config } from './config.js';
@@ -13,7 +14,11 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-export async function startService(config: Config, logger: Logger): Promise<RunningService> {
+export async function startService(
+  config: Config,
+  logger: Logger,
+  clientOptions: MongoClientOptions = {},
+): Promise<RunningService> {
   let embedded: RunningFerretdb | undefined;
   let mongoUrl = config.mongoUrl;
   if (!mongoUrl) {
@@ -26,7 +31,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     mongoUrl = embedded.url;
   }
   try {
-    const db = await connectDatabase(mongoUrl, config.dbName);
+    const db = await connectDatabase(mongoUrl, config.dbName, clientOptions);
     const app = createApp(config, db, logger);
     const server = createServer(app);
     const port = await server.listen();

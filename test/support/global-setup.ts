@@ -1,0 +1,46 @@
+/**
+ * One FerretDB for the whole run, started by the project's own launcher on a free port with a
+ * throwaway data directory. Each test file uses its own database in it. TEST_MONGO_URL points
+ * the suite at another server (e.g. a real MongoDB) instead.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { startFerretdb } from '../../src/db/ferretdb.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    mongoUrl: string;
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export default async function setup(project: TestProject) {
+  if (process.env.TEST_MONGO_URL) {
+    project.provide('mongoUrl', process.env.TEST_MONGO_URL);
+    return;
+  }
+  const dataDir = await mkdtemp(join(tmpdir(), 'zerohour-test-db-'));
+  const ferretdb = await startFerretdb({
+    port: await freePort(),
+    dataDir,
+    progress: (line) => console.log(`[ferretdb] ${line}`),
+  });
+  project.provide('mongoUrl', ferretdb.url);
+  return async () => {
+    await ferretdb.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  };
+}

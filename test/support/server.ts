@@ -1,0 +1,99 @@
+/** Starts the real service in-process on a free port, against the suite's database. */
+import { randomUUID } from 'node:crypto';
+import { createClient, type Client } from 'graphql-ws';
+import { inject } from 'vitest';
+import { WebSocket } from 'ws';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startService, type RunningService } from '../../src/start.js';
+
+export interface GraphQLResponse<Data = Record<string, unknown>> {
+  status: number;
+  data?: Data | null;
+  errors?: { message: string; path?: string[]; extensions?: Record<string, unknown> }[];
+}
+
+export interface TestServer {
+  url: string;
+  graphqlUrl: string;
+  wsUrl: string;
+  service: RunningService;
+  /** POSTs a GraphQL operation, with `Authorization: Bearer token` when given. */
+  gql<Data = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    token?: string,
+  ): Promise<GraphQLResponse<Data>>;
+  /** A graphql-ws client; closed by `stop()`. */
+  wsClient(connectionParams?: Record<string, unknown>): Client;
+  /** Names of the database commands `action` issued (driver command monitoring). */
+  countCommands(action: () => Promise<unknown>): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+export const TEST_SECRET = 'test-secret-key-that-is-long-enough-0123456789';
+
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    MONGO_URL: inject('mongoUrl'),
+    DB_NAME: `test_${randomUUID().slice(0, 8)}`,
+    SECRET_KEY: TEST_SECRET,
+    // Cheap hashes keep the suite fast; the production floor is checked in config tests.
+    PASSWORD_HASH_ROUNDS: '2000',
+    ...env,
+  });
+  const service = await startService(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), {
+    monitorCommands: true,
+  });
+  const url = `http://127.0.0.1:${service.port}`;
+  const clients: Client[] = [];
+
+  return {
+    url,
+    graphqlUrl: `${url}/graphql`,
+    wsUrl: `ws://127.0.0.1:${service.port}/graphql`,
+    service,
+    async gql(query, variables, token) {
+      const response = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        body: JSON.stringify({ query, variables }),
+      });
+      return { status: response.status, ...((await response.json()) as object) };
+    },
+    wsClient(connectionParams) {
+      const client = createClient({
+        url: `ws://127.0.0.1:${service.port}/graphql`,
+        webSocketImpl: WebSocket,
+        connectionParams,
+        retryAttempts: 0,
+        lazy: true,
+      });
+      clients.push(client);
+      return client;
+    },
+    async countCommands(action) {
+      const names: string[] = [];
+      const listener = (event: { commandName: string }) => names.push(event.commandName);
+      service.app.db.client.on('commandStarted', listener);
+      try {
+        await action();
+      } finally {
+        service.app.db.client.off('commandStarted', listener);
+      }
+      return names;
+    },
+    async stop() {
+      await Promise.all(clients.map((client) => client.dispose()));
+      await service.app.db.db.dropDatabase();
+      await service.stop();
+    },
+  };
+}
