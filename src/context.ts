@@ -42,6 +42,7 @@ export async function createScope(
   if (!token) return scope;
   try {
     const { user, expiresAt } = await authenticate(app, loaders, token);
+    loaders.users.prime(user.user_id, user);
     scope.viewer = user;
     scope.tokenExpiresAt = expiresAt;
   } catch (error) {

@@ -16,8 +16,13 @@ export async function insertChat({ chats }: Database, key: string, chat: ChatDoc
   await chats.insertOne({ _id: key, ...chat });
 }
 
+/** A user's whole chat list usually fits in one round trip. */
+const CHATS_BATCH = 1000;
+
 export function findChatsOf({ chats }: Database, userId: string): Promise<ChatDoc[]> {
-  return chats.find({ participants: userId }, { projection: { _id: 0 } }).toArray();
+  return chats
+    .find({ participants: userId }, { projection: { _id: 0 }, batchSize: CHATS_BATCH })
+    .toArray();
 }
 
 /** Moves the chat's last-message summary forward; an older message never overwrites a newer one. */

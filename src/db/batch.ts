@@ -13,7 +13,10 @@ export function loaderByField<Doc extends Document, Key extends keyof Doc & stri
   return new DataLoader<string, Doc | null>(
     async (keys) => {
       const filter = { [field]: { $in: [...keys] } } as Filter<Doc>;
-      const docs = (await collection.find(filter, { projection: { _id: 0 } }).toArray()) as Doc[];
+      const docs = (await collection
+        // A batch larger than the answer comes back exhausted: no getMore round trip.
+        .find(filter, { projection: { _id: 0 }, batchSize: keys.length + 1 })
+        .toArray()) as Doc[];
       const byKey = new Map(docs.map((doc) => [doc[field] as string, doc]));
       return keys.map((key) => byKey.get(key) ?? null);
     },

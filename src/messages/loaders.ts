@@ -13,7 +13,12 @@ export function createLastMessageLoader(db: Database, batch = true) {
     async (chats) => {
       const ids = chats.flatMap((chat) => (chat.last_message_id ? [chat.last_message_id] : []));
       const found = ids.length
-        ? await db.messages.find({ message_id: { $in: ids } }, { projection: { _id: 0 } }).toArray()
+        ? await db.messages
+            .find(
+              { message_id: { $in: ids } },
+              { projection: { _id: 0 }, batchSize: ids.length + 1 },
+            )
+            .toArray()
         : [];
       const byId = new Map(found.map((message) => [message.message_id, message]));
       return Promise.all(

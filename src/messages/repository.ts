@@ -62,6 +62,9 @@ export function findTimelineSlice(
     .find(conditions.length ? { chat_id: chatId, $and: conditions } : { chat_id: chatId }, {
       sort: { timestamp: direction, message_id: direction },
       limit,
+      // One round trip: no getMore, no killCursors, whatever the page size.
+      batchSize: limit,
+      singleBatch: true,
       projection: { _id: 0 },
     })
     .toArray();

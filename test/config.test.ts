@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+const STRONG = 'x'.repeat(48);
+
+describe('configuration', () => {
+  it('has working development defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      env: 'development',
+      port: 8001,
+      dbName: 'zerohour_chat',
+      mongoUrl: undefined,
+      accessTokenTtlSeconds: 1800,
+      corsOrigins: '*',
+      secretKeyGenerated: true,
+    });
+    expect(config.secretKey.length).toBeGreaterThanOrEqual(32);
+  });
+
+  it('refuses to start in production without a strong SECRET_KEY', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/SECRET_KEY/);
+    expect(() => loadConfig({ NODE_ENV: 'production', SECRET_KEY: 'short' })).toThrow(ConfigError);
+    expect(loadConfig({ NODE_ENV: 'production', SECRET_KEY: STRONG }).secretKeyGenerated).toBe(
+      false,
+    );
+  });
+
+  it('refuses a password hashing cost below OWASP guidance in production', () => {
+    expect(() =>
+      loadConfig({ NODE_ENV: 'production', SECRET_KEY: STRONG, PASSWORD_HASH_ROUNDS: '29000' }),
+    ).toThrow(/PASSWORD_HASH_ROUNDS/);
+  });
+
+  it('lists every invalid variable', () => {
+    expect(() => loadConfig({ PORT: 'eighty', ACCESS_TOKEN_EXPIRE_MINUTES: '-5' })).toThrow(
+      /PORT[\s\S]*ACCESS_TOKEN_EXPIRE_MINUTES/,
+    );
+  });
+
+  it('parses CORS_ORIGINS as a comma-separated list', () => {
+    expect(
+      loadConfig({ CORS_ORIGINS: 'http://localhost:3000, https://chat.example.com' }).corsOrigins,
+    ).toEqual(['http://localhost:3000', 'https://chat.example.com']);
+  });
+});

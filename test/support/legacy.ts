@@ -1,0 +1,35 @@
+/** Documents and tokens shaped exactly as the Python backend wrote them. */
+import { randomUUID } from 'node:crypto';
+import { ObjectId } from 'mongodb';
+import { SignJWT } from 'jose';
+import { TEST_SECRET } from './server.js';
+
+/** passlib 1.7's default cost, made with Python's hashlib.pbkdf2_hmac for "password123". */
+export const LEGACY_PASSWORD = 'password123';
+export const LEGACY_29000_HASH =
+  '$pbkdf2-sha256$29000$AAECAwQFBgcICQoLDA0ODw$KB.q.VCO4FfBluS8QxlyZ6Q28cLf4iJBT4Mfw7lRc0I';
+
+/** A user document as the old server stored it: plain security phrase, no is_online, naive date. */
+export function legacyUser(overrides: Record<string, unknown> = {}) {
+  const suffix = randomUUID().slice(0, 8);
+  return {
+    _id: new ObjectId(),
+    user_id: randomUUID(),
+    first_name: 'Old',
+    last_name: `Timer${suffix}`,
+    mobile_no: '1234567890',
+    email: `old-${suffix}@example.com`,
+    username: `old_${suffix}`,
+    password_hash: LEGACY_29000_HASH,
+    security_phrase: 'test phrase',
+    created_at: new Date('2024-01-01T10:00:00'),
+    ...overrides,
+  };
+}
+
+/** A token as python-jose made it for the old server: `sub` and `exp` only. */
+export function legacyToken(username: string, secret = TEST_SECRET, expiresInSeconds = 1800) {
+  return new SignJWT({ sub: username, exp: Math.floor(Date.now() / 1000) + expiresInSeconds })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .sign(new TextEncoder().encode(secret));
+}
