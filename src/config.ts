@@ -20,6 +20,8 @@ const envSchema = z.object({
   ACCESS_TOKEN_EXPIRE_MINUTES: z.coerce.number().int().positive().default(30),
   PASSWORD_HASH_ROUNDS: z.coerce.number().int().min(1000).default(OWASP_PBKDF2_ROUNDS),
   CORS_ORIGINS: z.string().default('*'),
+  LEGACY_REALTIME_AUTH: z.enum(['on', 'off']).default('on'),
+  SSE_KEEPALIVE_SECONDS: z.coerce.number().positive().max(30).default(15),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -38,6 +40,10 @@ export interface Config {
   passwordHashRounds: number;
   /** `'*'` allows any origin (without credentials); otherwise the exact origins allowed. */
   corsOrigins: '*' | string[];
+  /** Off: the legacy /ws and /sse endpoints trust the user id in their path, as the old server did. */
+  legacyRealtimeAuth: boolean;
+  /** Seconds between keep-alive comments on the legacy SSE stream. */
+  sseKeepAliveSeconds: number;
   logLevel: string;
 }
 
@@ -86,6 +92,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     accessTokenTtlSeconds: vars.ACCESS_TOKEN_EXPIRE_MINUTES * 60,
     passwordHashRounds: vars.PASSWORD_HASH_ROUNDS,
     corsOrigins: origins.length === 0 || origins.includes('*') ? '*' : origins,
+    legacyRealtimeAuth: vars.LEGACY_REALTIME_AUTH === 'on',
+    sseKeepAliveSeconds: vars.SSE_KEEPALIVE_SECONDS,
     logLevel: vars.LOG_LEVEL,
   };
 }

@@ -6,6 +6,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import cors from '@fastify/cors';
 import { WebSocketServer } from 'ws';
 import type { App } from './app.js';
+import { createLegacyRealtime } from './legacy/realtime.js';
+import { restRoutes } from './rest/routes.js';
 import { attachGraphQLWebSocket } from './transport/graphql-ws.js';
 import { createGraphQLServer, GRAPHQL_PATH } from './yoga.js';
 
@@ -45,6 +47,11 @@ export function createServer(app: App): Server {
     });
   });
 
+  http.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: 'Not Found' }));
+  void http.register(restRoutes(app));
+  const legacyRealtime = createLegacyRealtime(app);
+  void http.register(legacyRealtime.routes);
+
   const graphqlSockets = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_WS_PAYLOAD_BYTES,
@@ -53,6 +60,7 @@ export function createServer(app: App): Server {
   const graphqlWs = attachGraphQLWebSocket(app, yoga, graphqlSockets);
 
   http.server.on('upgrade', (request, socket, head) => {
+    if (legacyRealtime.handleUpgrade(request, socket, head)) return;
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (path !== GRAPHQL_PATH) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
@@ -73,6 +81,7 @@ export function createServer(app: App): Server {
     async close() {
       for (const client of graphqlSockets.clients) client.close(1001, 'Server shutting down');
       await graphqlWs.dispose();
+      await legacyRealtime.close();
       await http.close();
       await app.presence.settled();
     },

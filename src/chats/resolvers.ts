@@ -2,7 +2,7 @@ import type { Resolvers } from '../generated/graphql.js';
 import type { UserDoc } from '../db/documents.js';
 import { requireViewer } from '../context.js';
 import { listMessages } from '../messages/service.js';
-import { createChat, findChat, listChats } from './service.js';
+import { createChat, findChat, listChats, otherParticipantId } from './service.js';
 
 export const chatsResolvers: Resolvers = {
   Query: {
@@ -23,7 +23,7 @@ export const chatsResolvers: Resolvers = {
     },
     otherUser: (chat, _args, ctx) => {
       const viewer = requireViewer(ctx);
-      const otherId = chat.participants.find((userId) => userId !== viewer.user_id);
+      const otherId = otherParticipantId(chat, viewer.user_id);
       return otherId ? ctx.loaders.users.load(otherId) : null;
     },
     lastMessage: (chat, _args, ctx) => ctx.loaders.lastMessages.load(chat),

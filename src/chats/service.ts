@@ -74,6 +74,10 @@ export async function requireMembership(scope: RequestScope, chatId: string): Pr
   return chat;
 }
 
+/** The participant of a one-to-one chat who is not `userId`. */
+export const otherParticipantId = (chat: ChatDoc, userId: string) =>
+  chat.participants.find((participant) => participant !== userId);
+
 /** Everyone the caller shares a chat with. */
 export async function contactIds(scope: RequestScope): Promise<Set<string>> {
   const viewer = requireViewer(scope);

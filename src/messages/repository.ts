@@ -18,6 +18,10 @@ export function findMessageByKey({ messages }: Database, key: string) {
   return messages.findOne({ _id: key }, { projection: { _id: 0 } });
 }
 
+export function findMessageById({ messages }: Database, messageId: string) {
+  return messages.findOne({ message_id: messageId }, { projection: { _id: 0 } });
+}
+
 export function findLatestMessage({ messages }: Database, chatId: string) {
   return messages.findOne(
     { chat_id: chatId },

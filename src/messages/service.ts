@@ -18,6 +18,7 @@ import {
 } from '../pagination.js';
 import { id, parseInput, userText } from '../validation.js';
 import {
+  findMessageById,
   findMessageByKey,
   findTimelineSlice,
   idempotencyKey,
@@ -135,4 +136,32 @@ export async function listMessages(
   return forwards
     ? buildPage(edges, more, Boolean(range.after))
     : buildPage(edges, Boolean(range.before), more);
+}
+
+export const MAX_HISTORY = 1000;
+
+/**
+ * The old server's history: the newest `limit` messages (older than `beforeMessageId` when given),
+ * oldest first. The old code returned the oldest 1000, so chats past 1000 messages froze.
+ */
+export async function listRecentMessages(
+  scope: RequestScope,
+  chatId: string,
+  options: { limit: number; beforeMessageId?: string },
+): Promise<MessageDoc[]> {
+  const chat = await requireMembership(scope, chatId);
+  let before: string | undefined;
+  if (options.beforeMessageId) {
+    const anchor = await findMessageById(scope.app.db, options.beforeMessageId);
+    if (anchor?.chat_id !== chat.chat_id)
+      throw badInput('before: no such message in this chat', 'before');
+    before = cursorOf(anchor);
+  }
+  const page = await listMessages(
+    scope,
+    chat.chat_id,
+    { last: options.limit, before },
+    MAX_HISTORY,
+  );
+  return page.edges.map((edge) => edge.node);
 }

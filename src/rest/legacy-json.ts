@@ -1,0 +1,88 @@
+/**
+ * The JSON shapes of the Python backend, key for key and in its order, built from the same
+ * documents GraphQL resolves from. Dates are ISO 8601 in UTC with `Z`. Private fields (password
+ * hash, security phrase, `_id`) have no way in.
+ */
+import type { ChatDoc, MessageDoc, PublicUser, UserDoc } from '../db/documents.js';
+import type { MessageEvent } from '../events/bus.js';
+
+const iso = (date: Date | null | undefined) => (date ? date.toISOString() : null);
+
+/** `user_data` of register and login: the caller's own profile. */
+export function userDataJson(user: UserDoc) {
+  return {
+    user_id: user.user_id,
+    first_name: user.first_name,
+    last_name: user.last_name,
+    mobile_no: user.mobile_no,
+    email: user.email,
+    username: user.username,
+    created_at: iso(user.created_at),
+    is_online: user.is_online ?? false,
+  };
+}
+
+export function userSummaryJson(user: PublicUser) {
+  return {
+    user_id: user.user_id,
+    username: user.username,
+    first_name: user.first_name,
+    last_name: user.last_name,
+    is_online: user.is_online ?? false,
+  };
+}
+
+export function senderJson(user: PublicUser) {
+  return {
+    user_id: user.user_id,
+    username: user.username,
+    first_name: user.first_name,
+    last_name: user.last_name,
+  };
+}
+
+export function chatJson(chat: ChatDoc) {
+  return {
+    chat_id: chat.chat_id,
+    participants: chat.participants,
+    created_at: iso(chat.created_at),
+    last_message: chat.last_message ?? null,
+    last_message_time: iso(chat.last_message_time),
+  };
+}
+
+export function chatListItemJson(chat: ChatDoc, otherUser: PublicUser) {
+  return {
+    chat_id: chat.chat_id,
+    other_user: userSummaryJson(otherUser),
+    last_message: chat.last_message ?? null,
+    last_message_time: iso(chat.last_message_time),
+    created_at: iso(chat.created_at),
+  };
+}
+
+export function historyMessageJson(message: MessageDoc, sender: PublicUser, viewerId: string) {
+  return {
+    message_id: message.message_id,
+    content: message.content,
+    timestamp: iso(message.timestamp),
+    sender: senderJson(sender),
+    is_own_message: message.sender_id === viewerId,
+  };
+}
+
+/** What the WebSocket-era clients receive for a new message. */
+export function broadcastJson({ message, sender }: MessageEvent) {
+  return {
+    message_id: message.message_id,
+    chat_id: message.chat_id,
+    content: message.content,
+    timestamp: iso(message.timestamp),
+    sender: senderJson(sender),
+  };
+}
+
+/** What the SSE-era clients receive for a new message. */
+export function sseMessageJson(event: MessageEvent) {
+  return { type: 'message', ...broadcastJson(event) };
+}
