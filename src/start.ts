@@ -19,6 +19,12 @@ export async function startService(
   logger: Logger,
   clientOptions: MongoClientOptions = {},
 ): Promise<RunningService> {
+  if (!config.legacyRealtimeAuth) {
+    logger.warn(
+      'LEGACY_REALTIME_AUTH=off: /ws/{user_id}, /sse/{user_id} and /api/send/{user_id} trust the ' +
+        'user id in the path; anyone can read and send as any user',
+    );
+  }
   let embedded: RunningFerretdb | undefined;
   let mongoUrl = config.mongoUrl;
   if (!mongoUrl) {
