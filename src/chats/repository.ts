@@ -25,12 +25,22 @@ export function findChatsOf({ chats }: Database, userId: string): Promise<ChatDo
     .toArray();
 }
 
-/** Moves the chat's last-message summary forward; an older message never overwrites a newer one. */
+/**
+ * Beyond this, a summary newer than the message is not a concurrent send but a clock far off: the
+ * old server stored naive local times, which read as UTC can lie hours in the future.
+ */
+const MAX_CLOCK_SKEW_MS = 60_000;
+
+/** Moves the chat's last-message summary forward; a concurrent older message never overwrites a newer one. */
 export async function recordLastMessage({ chats }: Database, message: MessageDoc): Promise<void> {
   await chats.updateOne(
     {
       chat_id: message.chat_id,
-      $or: [{ last_message_time: null }, { last_message_time: { $lte: message.timestamp } }],
+      $or: [
+        { last_message_time: null },
+        { last_message_time: { $lte: message.timestamp } },
+        { last_message_time: { $gt: new Date(message.timestamp.getTime() + MAX_CLOCK_SKEW_MS) } },
+      ],
     },
     {
       $set: {

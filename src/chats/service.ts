@@ -87,13 +87,55 @@ export async function contactIds(scope: RequestScope): Promise<Set<string>> {
   return ids;
 }
 
-const chatCursor = z.object({ at: z.number(), id: z.string(), asOf: z.number() });
+/**
+ * How long a message may take from getting its timestamp to showing on its chat (insert, then
+ * summary update). Chats active within this window of the first page are recorded in the cursor.
+ */
+const SETTLE_MS = 10_000;
+
+const chatCursor = z.object({
+  at: z.number(),
+  id: z.string(),
+  /** Chats whose activity is older than this are ranked by the activity they show now. */
+  asOf: z.number(),
+  /** Activity of the chats that were newer than `asOf` when the first page was read. */
+  recent: z.record(z.string(), z.number()),
+});
+type ChatCursor = z.infer<typeof chatCursor>;
+
 const activityOf = (chat: ChatDoc) => (chat.last_message_time ?? chat.created_at).getTime();
 
 /**
- * The caller's chats, newest activity first. Pages are cut from a snapshot: the first page fixes
- * `asOf`, and later pages rank every chat by its activity as of then, so a chat that receives a
- * message mid-pagination is neither skipped nor repeated (it shows up at its old place).
+ * Where each chat stood when the first page was read. Chats active since `asOf` are ranked by the
+ * activity the cursor recorded for them, or — if they were not active then — by their newest
+ * message up to `asOf`; chats created since are left out (they were not in the list).
+ */
+async function rankAsOfFirstPage(scope: RequestScope, chats: ChatDoc[], cursor: ChatCursor) {
+  const changed = chats.filter(
+    (chat) => activityOf(chat) > cursor.asOf && !(chat.chat_id in cursor.recent),
+  );
+  const older = changed.filter((chat) => chat.created_at.getTime() <= cursor.asOf);
+  const pastActivity = older.length
+    ? await lastActivityAsOf(
+        scope.app.db,
+        older.map((chat) => chat.chat_id),
+        new Date(cursor.asOf),
+      )
+    : new Map<string, Date>();
+  return chats.flatMap((chat) => {
+    const recorded = cursor.recent[chat.chat_id];
+    if (recorded !== undefined) return [{ chat, at: recorded }];
+    if (activityOf(chat) <= cursor.asOf) return [{ chat, at: activityOf(chat) }];
+    if (chat.created_at.getTime() > cursor.asOf) return [];
+    return [{ chat, at: (pastActivity.get(chat.chat_id) ?? chat.created_at).getTime() }];
+  });
+}
+
+/**
+ * The caller's chats, newest activity first, paged so that a chat which receives a message while
+ * a client pages through the list is neither skipped nor repeated: later pages rank every chat as
+ * it stood when the first page was read (the new activity shows on the next first page, and
+ * through subscriptions meanwhile).
  *
  * All of a user's chats are read in one query and ranked here: one-to-one chat lists are small,
  * and FerretDB has no `$ifNull` sort key or `$lookup` to do better on the server.
@@ -104,32 +146,28 @@ export async function listChats(
 ): Promise<ChatPage> {
   const viewer = requireViewer(scope);
   const size = checkPageSize(args.first, 'first', MAX_CHATS_PAGE) ?? 20;
-  const cursor = args.after ? decodeCursor(chatCursor, args.after, 'after') : null;
+  const after = args.after ? decodeCursor(chatCursor, args.after, 'after') : null;
   const chats = await findChatsOf(scope.app.db, viewer.user_id);
-  const asOf = cursor?.asOf ?? Math.max(Date.now(), ...chats.map(activityOf));
 
-  const inSnapshot = chats.filter((chat) => chat.created_at.getTime() <= asOf);
-  const moved = inSnapshot.filter((chat) => activityOf(chat) > asOf).map((chat) => chat.chat_id);
-  const pastActivity = moved.length
-    ? await lastActivityAsOf(scope.app.db, moved, new Date(asOf))
-    : new Map<string, Date>();
-  const ranked = inSnapshot
-    .map((chat) => {
-      const at =
-        activityOf(chat) > asOf
-          ? (pastActivity.get(chat.chat_id) ?? chat.created_at).getTime()
-          : activityOf(chat);
-      return { chat, at };
-    })
-    .sort((a, b) => b.at - a.at || (a.chat.chat_id < b.chat.chat_id ? 1 : -1));
+  const asOf = after?.asOf ?? Date.now() - SETTLE_MS;
+  const recent =
+    after?.recent ??
+    Object.fromEntries(
+      chats
+        .filter((chat) => activityOf(chat) > asOf)
+        .map((chat) => [chat.chat_id, activityOf(chat)]),
+    );
+  const ranked = (
+    after
+      ? await rankAsOfFirstPage(scope, chats, after)
+      : chats.map((chat) => ({ chat, at: activityOf(chat) }))
+  ).sort((a, b) => b.at - a.at || (a.chat.chat_id < b.chat.chat_id ? 1 : -1));
 
-  const remaining = cursor
-    ? ranked.filter(
-        ({ at, chat }) => at < cursor.at || (at === cursor.at && chat.chat_id < cursor.id),
-      )
+  const remaining = after
+    ? ranked.filter(({ at, chat }) => at < after.at || (at === after.at && chat.chat_id < after.id))
     : ranked;
   const edges = remaining.slice(0, size).map(({ chat, at }) => ({
-    cursor: encodeCursor({ at, id: chat.chat_id, asOf }),
+    cursor: encodeCursor({ at, id: chat.chat_id, asOf, recent }),
     node: chat,
   }));
   return buildPage(edges, remaining.length > size, remaining.length < ranked.length);
