@@ -20,6 +20,7 @@ const envSchema = z.object({
   ACCESS_TOKEN_EXPIRE_MINUTES: z.coerce.number().int().positive().default(30),
   PASSWORD_HASH_ROUNDS: z.coerce.number().int().min(1000).default(OWASP_PBKDF2_ROUNDS),
   CORS_ORIGINS: z.string().default('*'),
+  GRAPHQL_INTROSPECTION: z.enum(['on', 'off']).optional(),
   LEGACY_REALTIME_AUTH: z.enum(['on', 'off']).default('on'),
   SSE_KEEPALIVE_SECONDS: z.coerce.number().positive().max(30).default(15),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -40,6 +41,8 @@ export interface Config {
   passwordHashRounds: number;
   /** `'*'` allows any origin (without credentials); otherwise the exact origins allowed. */
   corsOrigins: '*' | string[];
+  /** Schema introspection (and so GraphiQL's docs); on by default outside production. */
+  introspection: boolean;
   /** Off: the legacy /ws and /sse endpoints trust the user id in their path, as the old server did. */
   legacyRealtimeAuth: boolean;
   /** Seconds between keep-alive comments on the legacy SSE stream. */
@@ -92,6 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     accessTokenTtlSeconds: vars.ACCESS_TOKEN_EXPIRE_MINUTES * 60,
     passwordHashRounds: vars.PASSWORD_HASH_ROUNDS,
     corsOrigins: origins.length === 0 || origins.includes('*') ? '*' : origins,
+    introspection: (vars.GRAPHQL_INTROSPECTION ?? (isDevelopment ? 'on' : 'off')) === 'on',
     legacyRealtimeAuth: vars.LEGACY_REALTIME_AUTH === 'on',
     sseKeepAliveSeconds: vars.SSE_KEEPALIVE_SECONDS,
     logLevel: vars.LOG_LEVEL,

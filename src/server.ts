@@ -5,6 +5,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
 import { WebSocketServer } from 'ws';
+import FindMyWay from 'find-my-way';
 import type { App } from './app.js';
 import { createLegacyRealtime } from './legacy/realtime.js';
 import { restRoutes } from './rest/routes.js';
@@ -47,7 +48,27 @@ export function createServer(app: App): Server {
     });
   });
 
-  http.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: 'Not Found' }));
+  // FastAPI answers 405 when the path exists with another method.
+  const known = FindMyWay();
+  const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+  http.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if ((METHODS as readonly string[]).includes(method)) {
+        known.on(method as (typeof METHODS)[number], route.url ?? route.path, () => undefined);
+      }
+    }
+  });
+  http.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const allowed = METHODS.filter((method) => known.find(method, path));
+    if (request.method !== 'OPTIONS' && allowed.length > 0) {
+      return reply
+        .code(405)
+        .header('allow', allowed.join(', '))
+        .send({ detail: 'Method Not Allowed' });
+    }
+    return reply.code(404).send({ detail: 'Not Found' });
+  });
   void http.register(restRoutes(app));
   const legacyRealtime = createLegacyRealtime(app);
   void http.register(legacyRealtime.routes);

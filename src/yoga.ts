@@ -6,6 +6,7 @@ import type { App } from './app.js';
 import { createScope, type GraphQLContext, type RequestScope } from './context.js';
 import { AppError } from './errors.js';
 import { schema } from './schema.js';
+import { graphqlLimits } from './security/graphql-limits.js';
 import { usePresence } from './users/presence-plugin.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -38,7 +39,7 @@ export function createGraphQLServer(app: App) {
     landingPage: false,
     graphiql: { subscriptionsProtocol: 'WS', title: 'ZeroHour Chat GraphQL' },
     renderGraphiQL,
-    plugins: [usePresence(app.presence)],
+    plugins: [...graphqlLimits(app.config), usePresence(app.presence)],
     maskedErrors: {
       maskError: (error, message) => {
         const clientError = toClientError(error, message);

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type GraphQLResponse, type TestServer } from './support/server.js';
+import { legacyMessage } from './support/legacy.js';
 import { createChat, registerUser, SEND, type TestUser } from './support/users.js';
 
 const SEARCH = /* GraphQL */ `
@@ -870,17 +871,6 @@ describe('sendMessage', () => {
 });
 
 describe('data written by the old server', () => {
-  /** A message document exactly as the Python backend stored it. */
-  const legacyMessage = (chatId: string, senderId: string, content: string, timestamp: Date) => ({
-    _id: new ObjectId(),
-    message_id: randomUUID(),
-    chat_id: chatId,
-    sender_id: senderId,
-    content,
-    timestamp,
-    message_type: 'text' as const,
-  });
-
   it('lists old messages in timestamp order, and new messages still go in after them', async () => {
     const alice = await registerUser(server);
     const bob = await registerUser(server);

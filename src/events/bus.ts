@@ -4,6 +4,7 @@
  * presence changes on one channel. Payloads carry everything a subscriber needs, so delivering
  * an event costs no database read.
  */
+import { setMaxListeners } from 'node:events';
 import { createPubSub } from 'graphql-yoga';
 import type { MessageDoc, PublicUser } from '../db/documents.js';
 
@@ -25,7 +26,10 @@ type Channels = {
 };
 
 export function createEventBus() {
-  const pubSub = createPubSub<Channels>();
+  const eventTarget = new EventTarget();
+  // Every connection listens on its user's and chat's topics: thousands of listeners are normal.
+  setMaxListeners(0, eventTarget);
+  const pubSub = createPubSub<Channels>({ eventTarget });
   return {
     publishMessage(event: MessageEvent) {
       pubSub.publish('chat:message', event.message.chat_id, event);

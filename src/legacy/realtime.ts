@@ -1,8 +1,17 @@
-/** The old server's realtime endpoints: WebSocket `/ws/{user_id}` and SSE `/sse/{user_id}`. */
-import type { IncomingMessage } from 'node:http';
+/**
+ * The old server's realtime endpoints: WebSocket `/ws/{user_id}` and SSE `/sse/{user_id}`.
+ * Admission (token, origin) is decided here once for both; the transports then get a session
+ * that follows the user's inbox.
+ */
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
 import type { App } from '../app.js';
+import { AppError, forbidden, HTTP_STATUS } from '../errors.js';
+import type { MessageEvent } from '../events/bus.js';
+import { authorizeLegacyUser, legacyToken } from './auth.js';
+import { createLegacySse } from './sse.js';
+import { createLegacyWebSockets } from './websocket.js';
 
 export interface LegacyRealtime {
   /** Takes the upgrade if its path is `/ws/{user_id}`; false leaves it to others. */
@@ -13,10 +22,126 @@ export interface LegacyRealtime {
   close(): Promise<void>;
 }
 
-export function createLegacyRealtime(_app: App): LegacyRealtime {
+/** An admitted connection of one user. */
+export interface LegacySession {
+  userId: string;
+  /** Re-checked for every message a WebSocket sends, so logout and expiry stop sending. */
+  token: string | null;
+  /** Holds presence and hands over each inbox event until the returned function is called. */
+  follow(deliver: (event: MessageEvent) => void): () => void;
+}
+
+interface Refusal {
+  status: number;
+  detail: string;
+}
+
+export function createLegacyRealtime(app: App): LegacyRealtime {
+  const sockets = createLegacyWebSockets(app);
+  const streams = createLegacySse(app);
+  let closing = false;
+
+  async function admit(request: IncomingMessage, userId: string): Promise<LegacySession> {
+    const token = legacyToken(request);
+    await authorizeLegacyUser(app, userId, token);
+    if (closing) throw new AppError('SERVICE_UNAVAILABLE', 'Server shutting down');
+    return { userId, token, follow: (deliver) => follow(app, userId, deliver) };
+  }
+
+  function refusal(error: unknown): Refusal {
+    if (error instanceof AppError) {
+      return { status: HTTP_STATUS[error.code], detail: error.message };
+    }
+    app.logger.error({ err: error }, 'legacy realtime admission failed');
+    return { status: 500, detail: 'Internal Server Error' };
+  }
+
   return {
-    handleUpgrade: () => false,
-    routes: async () => undefined,
-    close: async () => undefined,
+    handleUpgrade(request, socket, head) {
+      const userId = webSocketUserId(request.url);
+      if (userId === null) return false;
+      // Node leaves an upgraded socket without an error listener; a reset must not crash us.
+      const ignore = () => undefined;
+      socket.on('error', ignore);
+      const origin = request.headers.origin;
+      const { corsOrigins } = app.config;
+      const admitted =
+        origin && corsOrigins !== '*' && !corsOrigins.includes(origin)
+          ? Promise.reject(forbidden('Origin not allowed'))
+          : admit(request, userId);
+      admitted.then(
+        (session) => {
+          socket.off('error', ignore);
+          sockets.accept(request, socket, head, session);
+        },
+        (error: unknown) => rejectUpgrade(socket, refusal(error)),
+      );
+      return true;
+    },
+
+    routes: async (http) => {
+      // No HEAD twin: it would hold a stream open that carries nothing.
+      const options = { exposeHeadRoute: false };
+      http.get<{ Params: { userId: string } }>('/sse/:userId', options, async (request, reply) => {
+        let session: LegacySession;
+        try {
+          session = await admit(request.raw, request.params.userId);
+        } catch (error) {
+          const { status, detail } = refusal(error);
+          if (status === 401) void reply.header('www-authenticate', 'Bearer');
+          return reply.code(status).send({ detail });
+        }
+        streams.open(request, reply, session);
+      });
+    },
+
+    async close() {
+      closing = true;
+      await Promise.all([sockets.close(), streams.close()]);
+    },
   };
+}
+
+function webSocketUserId(url: string | undefined): string | null {
+  const match = /^\/ws\/([^/]+)$/.exec(new URL(url ?? '/', 'http://localhost').pathname);
+  if (!match?.[1]) return null;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return null;
+  }
+}
+
+function follow(app: App, userId: string, deliver: (event: MessageEvent) => void): () => void {
+  const release = app.presence.connect(userId);
+  const events = app.bus.inbox(userId)[Symbol.asyncIterator]();
+  const pump = async () => {
+    // The first next() is what subscribes, so it must run now, not after a tick.
+    for (let next = await events.next(); !next.done; next = await events.next()) {
+      deliver(next.value);
+    }
+  };
+  pump().catch((error: unknown) =>
+    app.logger.error({ err: error, userId }, 'inbox delivery failed'),
+  );
+  let stopped = false;
+  return () => {
+    if (stopped) return;
+    stopped = true;
+    release();
+    void events.return?.();
+  };
+}
+
+function rejectUpgrade(socket: Duplex, { status, detail }: Refusal): void {
+  const body = JSON.stringify({ detail });
+  const headers = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
+    'Connection: close',
+    'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    ...(status === 401 ? ['WWW-Authenticate: Bearer'] : []),
+  ];
+  socket.once('finish', () => socket.destroy());
+  socket.end(`${headers.join('\r\n')}\r\n\r\n${body}`);
 }

@@ -9,19 +9,8 @@ import type {
   FastifyRequest,
   FastifySchemaValidationError,
 } from 'fastify';
-import type { ErrorCode } from '../errors.js';
-import { AppError } from '../errors.js';
+import { AppError, HTTP_STATUS } from '../errors.js';
 import { ValidationError } from '../validation.js';
-
-const STATUS: Record<ErrorCode, number> = {
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  BAD_USER_INPUT: 400,
-  CONFLICT: 400,
-  RATE_LIMITED: 429,
-  SERVICE_UNAVAILABLE: 503,
-};
 
 const PARTS: Record<string, string> = {
   body: 'body',
@@ -34,6 +23,19 @@ interface FieldError {
   type: string;
   loc: (string | number)[];
   msg: string;
+  input?: unknown;
+}
+
+/** The value at a JSON pointer such as `/username` (FastAPI echoes the offending value). */
+function valueAt(root: unknown, pointer: string): unknown {
+  return pointer
+    .split('/')
+    .filter(Boolean)
+    .reduce<unknown>(
+      (value, key) =>
+        value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined,
+      root,
+    );
 }
 
 const snakeCase = (name: string) => name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
@@ -65,7 +67,14 @@ function describeSchemaError(part: string, error: FastifySchemaValidationError):
 }
 
 function sendInvalid(reply: FastifyReply, errors: FieldError[], input: unknown) {
-  return reply.code(422).send({ detail: errors.map((error) => ({ ...error, input })) });
+  return reply.code(422).send({
+    detail: errors.map(({ type, loc, msg, input: own }) => ({
+      type,
+      loc,
+      msg,
+      input: own === undefined ? input : own,
+    })),
+  });
 }
 
 export function restErrorHandler(
@@ -79,7 +88,10 @@ export function restErrorHandler(
       part === 'body' ? request.body : part === 'query' ? request.query : request.params;
     return sendInvalid(
       reply,
-      error.validation.map((item) => describeSchemaError(part, item)),
+      error.validation.map((item) => ({
+        ...describeSchemaError(part, item),
+        input: valueAt(input, item.instancePath) ?? null,
+      })),
       input ?? null,
     );
   }
@@ -104,7 +116,7 @@ export function restErrorHandler(
   }
   if (error instanceof AppError) {
     if (error.code === 'UNAUTHENTICATED') void reply.header('www-authenticate', 'Bearer');
-    return reply.code(STATUS[error.code]).send({ detail: error.message });
+    return reply.code(HTTP_STATUS[error.code]).send({ detail: error.message });
   }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) return reply.code(status).send({ detail: error.message });

@@ -24,6 +24,7 @@ import {
   userSummaryJson,
 } from './legacy-json.js';
 import * as schemas from './schemas.js';
+import { compileRequestSchema } from './validators.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -239,6 +240,12 @@ function sendRoute(api: FastifyInstance, app: App) {
 export function restRoutes(app: App): FastifyPluginAsync {
   return async (api) => {
     api.setErrorHandler(restErrorHandler);
+    api.setValidatorCompiler(compileRequestSchema);
+    api.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string' },
+      (_request, body, done) => done(null, body === '' ? undefined : body),
+    );
     await api.register(swagger, {
       openapi: {
         info: {

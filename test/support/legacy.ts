@@ -33,3 +33,16 @@ export function legacyToken(username: string, secret = TEST_SECRET, expiresInSec
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .sign(new TextEncoder().encode(secret));
 }
+
+/** A message document exactly as the Python backend stored it. */
+export function legacyMessage(chatId: string, senderId: string, content: string, timestamp: Date) {
+  return {
+    _id: new ObjectId(),
+    message_id: randomUUID(),
+    chat_id: chatId,
+    sender_id: senderId,
+    content,
+    timestamp,
+    message_type: 'text' as const,
+  };
+}

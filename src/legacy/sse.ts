@@ -1,0 +1,163 @@
+/**
+ * `GET /sse/{user_id}`: the SSE-era client's stream. Unnamed events only (a named event is
+ * ignored by that client); every message carries an `id:` so that a reconnect with
+ * Last-Event-ID gets what it missed.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { App } from '../app.js';
+import { findChatsOf } from '../chats/repository.js';
+import { toPublicUser, type MessageDoc } from '../db/documents.js';
+import type { MessageEvent } from '../events/bus.js';
+import { createLoaders } from '../loaders.js';
+import { decodeCursor, encodeCursor } from '../pagination.js';
+import { sseMessageJson } from '../rest/legacy-json.js';
+import type { LegacySession } from './realtime.js';
+
+/** A client this far behind is not reading: drop it; its reconnect replays what it missed. */
+const SLOW_CONSUMER_BYTES = 4 * 1024 * 1024;
+const REPLAY_LIMIT = 1000;
+const CLOSE_GRACE_MS = 2000;
+
+const cursorSchema = z.tuple([z.number().int(), z.string()]);
+
+interface Position {
+  timestamp: Date;
+  messageId: string;
+}
+
+export function createLegacySse(app: App) {
+  /** Ends a stream for shutdown, resolving once it is closed. */
+  const enders = new Set<() => Promise<void>>();
+
+  return {
+    open(request: FastifyRequest, reply: FastifyReply, session: LegacySession): void {
+      const response = reply.raw;
+      // Hijacking skips the onSend hooks, but @fastify/cors set its headers in onRequest.
+      const cors = Object.entries(reply.getHeaders()).filter(
+        ([name]) => name.startsWith('access-control-') || name === 'vary',
+      );
+      reply.hijack();
+      // A client gone during admission has had its 'close' already: nothing to hold for it.
+      if (response.destroyed) return;
+      response.writeHead(200, {
+        ...Object.fromEntries(cors),
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      response.flushHeaders();
+
+      const write = (chunk: string) => {
+        if (response.writableEnded || response.destroyed) return;
+        if (response.writableLength > SLOW_CONSUMER_BYTES) response.destroy();
+        else response.write(chunk);
+      };
+      const replayed = new Set<string>();
+      const send = (event: MessageEvent) => {
+        if (replayed.has(event.message.message_id)) return;
+        const data = JSON.stringify(sseMessageJson(event));
+        write(`id: ${cursorOf(event.message)}\ndata: ${data}\n\n`);
+      };
+
+      const after = replayPosition(request);
+      // Live events wait here until the replay is out, so none falls in between.
+      let backlog: MessageEvent[] | null = after ? [] : null;
+      const stop = session.follow((event) => (backlog ? backlog.push(event) : send(event)));
+      const keepAlive = setInterval(
+        () => write(': keepalive\n\n'),
+        app.config.sseKeepAliveSeconds * 1000,
+      );
+      const end = () =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(() => response.destroy(), CLOSE_GRACE_MS);
+          response.once('close', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          response.end();
+        });
+      enders.add(end);
+      response.once('close', () => {
+        stop();
+        clearInterval(keepAlive);
+        enders.delete(end);
+      });
+
+      write(`data: ${JSON.stringify({ type: 'connected', user_id: session.userId })}\n\n`);
+      if (!after) return;
+      missedSince(app, session.userId, after).then(
+        (missed) => {
+          for (const event of missed) {
+            send(event);
+            replayed.add(event.message.message_id);
+          }
+          for (const event of backlog ?? []) send(event);
+          backlog = null;
+        },
+        (error: unknown) => {
+          // The client reconnects with the same Last-Event-ID and gets another try.
+          app.logger.error({ err: error }, 'SSE replay failed');
+          response.end();
+        },
+      );
+    },
+
+    async close(): Promise<void> {
+      await Promise.all([...enders].map((end) => end()));
+    },
+  };
+}
+
+const cursorOf = (message: MessageDoc) =>
+  encodeCursor([message.timestamp.getTime(), message.message_id]);
+
+/** From the Last-Event-ID header, or `lastEventId` in the query; an id not ours means none. */
+function replayPosition(request: FastifyRequest): Position | null {
+  const header = request.headers['last-event-id'];
+  const cursor =
+    (typeof header === 'string' && header) ||
+    new URL(request.url, 'http://localhost').searchParams.get('lastEventId');
+  if (!cursor) return null;
+  try {
+    const [time, messageId] = decodeCursor(cursorSchema, cursor, 'Last-Event-ID');
+    return { timestamp: new Date(time), messageId };
+  } catch {
+    return null;
+  }
+}
+
+/** The user's messages after `after`, across all their chats, oldest first. */
+async function missedSince(app: App, userId: string, after: Position): Promise<MessageEvent[]> {
+  const chats = await findChatsOf(app.db, userId);
+  const participantsOf = new Map(chats.map((chat) => [chat.chat_id, chat.participants]));
+  const messages = await app.db.messages
+    .find(
+      {
+        chat_id: { $in: [...participantsOf.keys()] },
+        $or: [
+          { timestamp: { $gt: after.timestamp } },
+          { timestamp: after.timestamp, message_id: { $gt: after.messageId } },
+        ],
+      },
+      {
+        sort: { timestamp: 1, message_id: 1 },
+        limit: REPLAY_LIMIT,
+        batchSize: REPLAY_LIMIT,
+        projection: { _id: 0 },
+      },
+    )
+    .toArray();
+  const { users } = createLoaders(app.db, app.batchLoads);
+  const senders = await Promise.all(messages.map((message) => users.load(message.sender_id)));
+  return messages.flatMap((message, index) => {
+    const sender = senders[index];
+    if (!sender) {
+      app.logger.warn({ messageId: message.message_id }, 'SSE replay: sender missing');
+      return [];
+    }
+    const participants = participantsOf.get(message.chat_id) ?? [];
+    return [{ message, sender: toPublicUser(sender), participants }];
+  });
+}

@@ -1,0 +1,112 @@
+/**
+ * `WS /ws/{user_id}`: every message of the user's chats goes out as the old broadcast JSON;
+ * `{"chat_id","content"}` frames are sent as that user. A bad frame gets an error frame, never
+ * a closed socket.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { z } from 'zod';
+import type { App } from '../app.js';
+import { AppError, badInput } from '../errors.js';
+import { sendMessage } from '../messages/service.js';
+import { broadcastJson } from '../rest/legacy-json.js';
+import { parseInput } from '../validation.js';
+import { authorizeLegacyUser } from './auth.js';
+import type { LegacySession } from './realtime.js';
+
+const MAX_PAYLOAD_BYTES = 64 * 1024;
+/** A client this far behind is not reading: drop it rather than buffer without bound. */
+const SLOW_CONSUMER_BYTES = 4 * 1024 * 1024;
+/** Frames are handled in order; a client may not queue more than this many. */
+const MAX_QUEUED_FRAMES = 32;
+const CLOSE_GRACE_MS = 2000;
+
+const frameSchema = z.object({ chat_id: z.string(), content: z.string() });
+
+export function createLegacyWebSockets(app: App) {
+  const server = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_PAYLOAD_BYTES,
+    perMessageDeflate: false,
+    // Browsers fail the handshake unless one offered protocol is echoed back.
+    handleProtocols: (protocols) =>
+      [...protocols].find((protocol) => protocol.toLowerCase() === 'bearer') ?? false,
+  });
+
+  function serve(socket: WebSocket, session: LegacySession): void {
+    const stop = session.follow((event) => {
+      if (socket.readyState !== WebSocket.OPEN) return;
+      if (socket.bufferedAmount > SLOW_CONSUMER_BYTES) {
+        socket.close(1008, 'slow consumer');
+        return;
+      }
+      socket.send(JSON.stringify(broadcastJson(event)));
+    });
+
+    let queued = 0;
+    let queue = Promise.resolve();
+    socket.on('message', (data) => {
+      if (queued >= MAX_QUEUED_FRAMES) {
+        sendError(socket, 'Too many messages in flight');
+        return;
+      }
+      queued += 1;
+      queue = queue
+        .then(() => handleFrame(socket, session, data))
+        .finally(() => {
+          queued -= 1;
+        });
+    });
+    socket.on('error', (error) => app.logger.debug({ err: error }, 'legacy WebSocket error'));
+    socket.on('close', stop);
+  }
+
+  async function handleFrame(socket: WebSocket, session: LegacySession, data: RawData) {
+    try {
+      const frame = parseInput(frameSchema, parseJson(data));
+      const scope = await authorizeLegacyUser(app, session.userId, session.token);
+      await sendMessage(scope, { chatId: frame.chat_id, content: frame.content });
+    } catch (error) {
+      if (error instanceof AppError) return sendError(socket, error.message);
+      app.logger.error({ err: error }, 'legacy WebSocket send failed');
+      sendError(socket, 'Internal Server Error');
+    }
+  }
+
+  return {
+    accept(request: IncomingMessage, socket: Duplex, head: Buffer, session: LegacySession): void {
+      server.handleUpgrade(request, socket, head, (ws) => serve(ws, session));
+    },
+
+    async close(): Promise<void> {
+      await Promise.all(
+        [...server.clients].map(
+          (socket) =>
+            new Promise<void>((resolve) => {
+              // A peer that never answers the close frame must not hold up shutdown.
+              const timer = setTimeout(() => socket.terminate(), CLOSE_GRACE_MS);
+              socket.once('close', () => {
+                clearTimeout(timer);
+                resolve();
+              });
+              socket.close(1001, 'Server shutting down');
+            }),
+        ),
+      );
+    },
+  };
+}
+
+function parseJson(data: RawData): unknown {
+  try {
+    // The default binaryType ('nodebuffer') delivers every frame as one Buffer.
+    return JSON.parse((data as Buffer).toString('utf8'));
+  } catch {
+    throw badInput('Invalid JSON');
+  }
+}
+
+function sendError(socket: WebSocket, detail: string): void {
+  if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: 'error', detail }));
+}

@@ -1,0 +1,60 @@
+/**
+ * Limits on what one GraphQL document may ask for, applied at validation on every transport
+ * (HTTP, SSE and graphql-ws all validate through Yoga's envelop).
+ */
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import type { GraphQLArmorCallbackConfiguration } from '@escape.tech/graphql-armor-types';
+import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Config } from '../config.js';
+
+const withCode = (error: GraphQLError, code: string) =>
+  new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    extensions: { ...error.extensions, code, http: { status: 400 } },
+  });
+
+/** Armor throws its rejections by default; reported instead, they join the other validation errors. */
+const reportAsValidationError: GraphQLArmorCallbackConfiguration = {
+  propagateOnRejection: false,
+  onReject: [(context, error) => context?.reportError(error)],
+};
+
+export function graphqlLimits(config: Config): Plugin[] {
+  const production = config.env === 'production';
+  return [
+    EnvelopArmorPlugin({
+      maxDepth: { n: 10, ignoreIntrospection: true, ...reportAsValidationError },
+      costLimit: { maxCost: 5000, ignoreIntrospection: true, ...reportAsValidationError },
+      maxAliases: { n: 15, ...reportAsValidationError },
+      maxDirectives: { n: 20, ...reportAsValidationError },
+      maxTokens: { n: 2000 },
+      // "Did you mean …?" hints map the schema for an attacker.
+      blockFieldSuggestion: { enabled: production },
+    }) as Plugin,
+    {
+      // The depth and token limits act while parsing; their errors get a code too.
+      onParse:
+        () =>
+        ({ result, replaceParseResult }) => {
+          if (result instanceof GraphQLError && !result.extensions.code) {
+            replaceParseResult(withCode(result, 'GRAPHQL_PARSE_FAILED'));
+          }
+        },
+      onValidate: ({ addValidationRule }) => {
+        if (!config.introspection) addValidationRule(NoSchemaIntrospectionCustomRule);
+        // Every error a client sees carries a code, validation errors included.
+        return ({ result, setResult }) => {
+          if (result.every((error) => error.extensions?.code)) return;
+          setResult(
+            result.map((error) =>
+              error.extensions?.code ? error : withCode(error, 'GRAPHQL_VALIDATION_FAILED'),
+            ),
+          );
+        };
+      },
+    },
+  ];
+}
