@@ -1,7 +1,8 @@
 /** The old clients' realtime endpoints, through real clients: `ws` WebSockets and fetch() SSE. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { startTestServer, type TestServer } from './support/server.js';
+import { SignJWT } from 'jose';
+import { startTestServer, TEST_SECRET, type TestServer } from './support/server.js';
 import { createChat, registerUser, sendMessage, type TestUser } from './support/users.js';
 
 const WAIT_MS = 5000;
@@ -386,14 +387,35 @@ describe('WS /ws/{user_id}', () => {
     expect(await messagesIn(chatId)).toBe(1);
   });
 
-  it('refuses to send once the token has been revoked by logout', async () => {
+  it('closes every connection of the user with 4403 when logout revokes the token', async () => {
     const { alice, chatId } = await pair(server);
-    const aliceWs = await openWs(server, alice.id, { query: { token: alice.token } });
+    const tabs = await Promise.all([
+      openWs(server, alice.id, { query: { token: alice.token } }),
+      openWs(server, alice.id, { query: { token: alice.token } }),
+    ]);
     await server.gql('mutation { logout }', {}, alice.token);
-
-    aliceWs.send({ chat_id: chatId, content: 'after logout' });
-    expect(await aliceWs.nextError()).toEqual({ type: 'error', detail: 'Token revoked' });
+    for (const tab of tabs) {
+      expect(await withTimeout(tab.closed, 'close after logout')).toEqual({
+        code: 4403,
+        reason: 'Token revoked',
+      });
+    }
     expect(await messagesIn(chatId)).toBe(0);
+  });
+
+  it('closes the connection with 4403 when its token expires', async () => {
+    const { alice } = await pair(server);
+    const shortLived = await new SignJWT({ tv: 0 })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(alice.username)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 2)
+      .sign(new TextEncoder().encode(TEST_SECRET));
+    const socket = await openWs(server, alice.id, { query: { token: shortLived } });
+    expect(await withTimeout(socket.closed, 'close at expiry', 5000)).toEqual({
+      code: 4403,
+      reason: 'Token expired',
+    });
   });
 });
 

@@ -115,7 +115,7 @@ export async function login(scope: RequestScope, input: { username: string; pass
 export async function logout(scope: RequestScope): Promise<void> {
   const viewer = requireViewer(scope);
   await revokeTokens(scope.app.db, viewer.user_id);
-  await scope.app.presence.loggedOut(viewer.user_id);
+  await scope.app.presence.revoked(viewer.user_id);
 }
 
 export async function recoverAccount(
@@ -143,6 +143,7 @@ export async function recoverAccount(
     security_phrase: phraseHash,
   });
   if (!updated) throw unauthenticated('Incorrect username or security phrase');
+  await app.presence.revoked(user.user_id);
   await app.presence.loggedIn(user.user_id);
   return issueFor(app, { ...updated, is_online: true });
 }

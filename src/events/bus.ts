@@ -2,7 +2,7 @@
  * The one event bus every realtime transport listens to. New messages go out on a per-chat
  * channel (GraphQL `messageAdded`) and on each participant's inbox (the legacy per-user streams),
  * presence changes on one channel. Payloads carry everything a subscriber needs, so delivering
- * an event costs no database read.
+ * an event costs no database read. Revocations (logout, recovery) end live connections.
  */
 import { setMaxListeners } from 'node:events';
 import { createPubSub } from 'graphql-yoga';
@@ -19,10 +19,15 @@ export interface PresenceEvent {
   user: PublicUser;
 }
 
+export interface RevocationEvent {
+  userId: string;
+}
+
 type Channels = {
   'chat:message': [chatId: string, event: MessageEvent];
   'user:message': [userId: string, event: MessageEvent];
   presence: [event: PresenceEvent];
+  revoked: [event: RevocationEvent];
 };
 
 export function createEventBus() {
@@ -39,6 +44,9 @@ export function createEventBus() {
     inbox: (userId: string) => pubSub.subscribe('user:message', userId),
     publishPresence: (event: PresenceEvent) => pubSub.publish('presence', event),
     presenceChanges: () => pubSub.subscribe('presence'),
+    /** A user's tokens were revoked: their live connections must end. */
+    publishRevocation: (event: RevocationEvent) => pubSub.publish('revoked', event),
+    revocations: () => pubSub.subscribe('revoked'),
   };
 }
 

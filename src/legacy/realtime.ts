@@ -9,6 +9,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { App } from '../app.js';
 import { AppError, forbidden, HTTP_STATUS } from '../errors.js';
 import type { MessageEvent } from '../events/bus.js';
+import type { ConnectionOptions } from '../users/presence.js';
 import { authorizeLegacyUser, legacyToken } from './auth.js';
 import { createLegacySse } from './sse.js';
 import { createLegacyWebSockets } from './websocket.js';
@@ -27,8 +28,11 @@ export interface LegacySession {
   userId: string;
   /** Re-checked for every message a WebSocket sends, so logout and expiry stop sending. */
   token: string | null;
-  /** Holds presence and hands over each inbox event until the returned function is called. */
-  follow(deliver: (event: MessageEvent) => void): () => void;
+  /**
+   * Holds presence and hands over each inbox event until the returned function is called;
+   * `end` is called when the token expires or is revoked.
+   */
+  follow(deliver: (event: MessageEvent) => void, end: (reason: string) => void): () => void;
 }
 
 interface Refusal {
@@ -43,9 +47,13 @@ export function createLegacyRealtime(app: App): LegacyRealtime {
 
   async function admit(request: IncomingMessage, userId: string): Promise<LegacySession> {
     const token = legacyToken(request);
-    await authorizeLegacyUser(app, userId, token);
+    const { tokenExpiresAt: expiresAt } = await authorizeLegacyUser(app, userId, token);
     if (closing) throw new AppError('SERVICE_UNAVAILABLE', 'Server shutting down');
-    return { userId, token, follow: (deliver) => follow(app, userId, deliver) };
+    return {
+      userId,
+      token,
+      follow: (deliver, end) => follow(app, userId, deliver, { expiresAt, end }),
+    };
   }
 
   function refusal(error: unknown): Refusal {
@@ -112,8 +120,13 @@ function webSocketUserId(url: string | undefined): string | null {
   }
 }
 
-function follow(app: App, userId: string, deliver: (event: MessageEvent) => void): () => void {
-  const release = app.presence.connect(userId);
+function follow(
+  app: App,
+  userId: string,
+  deliver: (event: MessageEvent) => void,
+  options: ConnectionOptions,
+): () => void {
+  const release = app.presence.connect(userId, options);
   const events = app.bus.inbox(userId)[Symbol.asyncIterator]();
   const pump = async () => {
     // The first next() is what subscribes, so it must run now, not after a tick.

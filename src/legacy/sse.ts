@@ -64,7 +64,11 @@ export function createLegacySse(app: App) {
       const after = replayPosition(request);
       // Live events wait here until the replay is out, so none falls in between.
       let backlog: MessageEvent[] | null = after ? [] : null;
-      const stop = session.follow((event) => (backlog ? backlog.push(event) : send(event)));
+      const stop = session.follow(
+        (event) => (backlog ? backlog.push(event) : send(event)),
+        // The browser reconnects by itself; with a revoked or expired token it is then refused.
+        () => response.end(),
+      );
       const keepAlive = setInterval(
         () => write(': keepalive\n\n'),
         app.config.sseKeepAliveSeconds * 1000,

@@ -35,14 +35,17 @@ export function createLegacyWebSockets(app: App) {
   });
 
   function serve(socket: WebSocket, session: LegacySession): void {
-    const stop = session.follow((event) => {
-      if (socket.readyState !== WebSocket.OPEN) return;
-      if (socket.bufferedAmount > SLOW_CONSUMER_BYTES) {
-        socket.close(1008, 'slow consumer');
-        return;
-      }
-      socket.send(JSON.stringify(broadcastJson(event)));
-    });
+    const stop = session.follow(
+      (event) => {
+        if (socket.readyState !== WebSocket.OPEN) return;
+        if (socket.bufferedAmount > SLOW_CONSUMER_BYTES) {
+          socket.close(1008, 'slow consumer');
+          return;
+        }
+        socket.send(JSON.stringify(broadcastJson(event)));
+      },
+      (reason) => socket.close(4403, reason),
+    );
 
     let queued = 0;
     let queue = Promise.resolve();

@@ -37,10 +37,13 @@ export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: 
   /** The presence each socket holds, one entry per user it authenticated as. */
   const presenceBySocket = new WeakMap<WebSocket, Map<string, () => void>>();
 
-  function holdPresence(socket: WebSocket, userId: string) {
+  /** The socket is a live connection of the user until it closes, their token expires or is revoked. */
+  function holdPresence(socket: WebSocket, userId: string, expiresAt: number | null) {
     const held = presenceBySocket.get(socket) ?? new Map<string, () => void>();
     presenceBySocket.set(socket, held);
-    if (!held.has(userId)) held.set(userId, app.presence.connect(userId));
+    if (held.has(userId)) return;
+    const end = (reason: string) => socket.close(4403, reason);
+    held.set(userId, app.presence.connect(userId, { expiresAt, end }));
   }
 
   return useServer(
@@ -53,8 +56,8 @@ export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: 
         const token = bearerToken(authorization);
         if (!token) return false;
         try {
-          const { user } = await authenticate(app, createLoaders(app.db), token);
-          holdPresence(ctx.extra.socket, user.user_id);
+          const { user, expiresAt } = await authenticate(app, createLoaders(app.db), token);
+          holdPresence(ctx.extra.socket, user.user_id, expiresAt);
           return true;
         } catch (error) {
           if (error instanceof AppError) return false;
@@ -78,7 +81,9 @@ export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: 
         const errors = validate(schema, document);
         if (errors.length > 0) return errors;
         const contextValue = await contextFactory();
-        if (contextValue.viewer) holdPresence(ctx.extra.socket, contextValue.viewer.user_id);
+        if (contextValue.viewer) {
+          holdPresence(ctx.extra.socket, contextValue.viewer.user_id, contextValue.tokenExpiresAt);
+        }
         const args: EnvelopedArgs = {
           schema,
           document,

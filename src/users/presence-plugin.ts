@@ -4,15 +4,20 @@ import type { Presence } from './presence.js';
 
 /**
  * Every running subscription is a live connection of its user, whatever carries it (graphql-ws
- * or SSE): the user counts as online until it ends.
+ * or SSE): the user counts as online until it ends, and it ends when their token expires or is
+ * revoked.
  */
 export function usePresence(presence: Presence): Plugin<RequestScope> {
   return {
     onSubscribe: () => ({
       onSubscribeResult: ({ args, result }) => {
-        const viewer = args.contextValue.viewer;
+        const { viewer, tokenExpiresAt } = args.contextValue;
         if (!viewer || !isAsyncIterable(result)) return;
-        const release = presence.connect(viewer.user_id);
+        const iterator = result as AsyncIterableIterator<unknown>;
+        const release = presence.connect(viewer.user_id, {
+          expiresAt: tokenExpiresAt,
+          end: () => void iterator.return?.(),
+        });
         return { onEnd: release };
       },
     }),

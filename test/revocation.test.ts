@@ -1,0 +1,95 @@
+/** Live GraphQL connections end when their token expires or is revoked (logout, recovery). */
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { startTestServer, TEST_SECRET, type TestServer } from './support/server.js';
+import { createChat, registerUser, type TestUser } from './support/users.js';
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server?.stop());
+
+/** A graphql-transport-ws socket authenticated in connection_init; resolves once acknowledged. */
+async function openSocket(token: string) {
+  const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws');
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    socket.once('close', (code, reason) => resolve({ code, reason: String(reason) })),
+  );
+  await new Promise((resolve) => socket.once('open', resolve));
+  socket.send(
+    JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }),
+  );
+  await new Promise<void>((resolve) =>
+    socket.on('message', (data) => {
+      if (JSON.parse(String(data)).type === 'connection_ack') resolve();
+    }),
+  );
+  return { socket, closed };
+}
+
+const within = <T>(promise: Promise<T>, ms = 5000) =>
+  Promise.race([
+    promise,
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms),
+    ),
+  ]);
+
+const tokenExpiringIn = (user: TestUser, seconds: number) =>
+  new SignJWT({ tv: 0 })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(user.username)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + seconds)
+    .sign(new TextEncoder().encode(TEST_SECRET));
+
+it('logout closes every graphql-ws socket of the user with 4403', async () => {
+  const user = await registerUser(server);
+  const other = await registerUser(server);
+  const [first, second] = await Promise.all([openSocket(user.token), openSocket(user.token)]);
+  const bystander = await openSocket(other.token);
+
+  await server.gql('mutation { logout }', {}, user.token);
+  expect(await within(first.closed)).toEqual({ code: 4403, reason: 'Token revoked' });
+  expect(await within(second.closed)).toEqual({ code: 4403, reason: 'Token revoked' });
+  expect(bystander.socket.readyState).toBe(WebSocket.OPEN);
+  bystander.socket.close();
+});
+
+it('a socket whose token expires is closed with 4403', async () => {
+  const user = await registerUser(server);
+  const { closed } = await openSocket(await tokenExpiringIn(user, 2));
+  expect(await within(closed)).toEqual({ code: 4403, reason: 'Token expired' });
+});
+
+it('account recovery ends a running SSE subscription', async () => {
+  const user = await registerUser(server);
+  const other = await registerUser(server);
+  const chatId = await createChat(server, user, other);
+  const response = await fetch(server.graphqlUrl, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'text/event-stream',
+      authorization: `Bearer ${user.token}`,
+    },
+    body: JSON.stringify({ query: `subscription { messageAdded(chatId: "${chatId}") { id } }` }),
+  });
+  expect(response.status).toBe(200);
+  // Resolves when the server ends the stream.
+  const drained = response.text();
+  const recovery = await server.gql(
+    /* GraphQL */ `
+      mutation ($u: String!, $p: String!) {
+        recoverAccount(username: $u, securityPhrase: $p, newPassword: "another-password") {
+          accessToken
+        }
+      }
+    `,
+    { u: user.username, p: user.securityPhrase },
+  );
+  expect(recovery.errors).toBeUndefined();
+  await within(drained);
+});
