@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Database } from './db/mongo.js';
 import { createEventBus, type EventBus } from './events/bus.js';
+import { createRateLimits, type RateLimits } from './security/rate-limits.js';
 import { createPresence, type Presence } from './users/presence.js';
 
 /** The long-lived parts every request shares. */
@@ -11,11 +12,20 @@ export interface App {
   bus: EventBus;
   presence: Presence;
   logger: Logger;
+  rateLimits: RateLimits;
   /** Benchmark switch: DataLoaders without batching, to show the N+1 they prevent. */
   batchLoads: boolean;
 }
 
 export function createApp(config: Config, db: Database, logger: Logger): App {
   const bus = createEventBus();
-  return { config, db, bus, presence: createPresence(db, bus, logger), logger, batchLoads: true };
+  return {
+    config,
+    db,
+    bus,
+    presence: createPresence(db, bus, logger),
+    rateLimits: createRateLimits(config),
+    logger,
+    batchLoads: true,
+  };
 }

@@ -20,6 +20,11 @@ const envSchema = z.object({
   ACCESS_TOKEN_EXPIRE_MINUTES: z.coerce.number().int().positive().default(30),
   PASSWORD_HASH_ROUNDS: z.coerce.number().int().min(1000).default(OWASP_PBKDF2_ROUNDS),
   CORS_ORIGINS: z.string().default('*'),
+  TRUST_PROXY: z.enum(['on', 'off']).default('off'),
+  RATE_LIMIT_LOGIN_PER_USERNAME: z.coerce.number().int().positive().default(10),
+  RATE_LIMIT_AUTH_PER_IP: z.coerce.number().int().positive().default(100),
+  RATE_LIMIT_SENDS_PER_USER: z.coerce.number().int().positive().default(30),
+  RATE_LIMIT_CONNECTIONS_PER_IP: z.coerce.number().int().positive().default(120),
   GRAPHQL_INTROSPECTION: z.enum(['on', 'off']).optional(),
   LEGACY_REALTIME_AUTH: z.enum(['on', 'off']).default('on'),
   SSE_KEEPALIVE_SECONDS: z.coerce.number().positive().max(30).default(15),
@@ -41,6 +46,19 @@ export interface Config {
   passwordHashRounds: number;
   /** `'*'` allows any origin (without credentials); otherwise the exact origins allowed. */
   corsOrigins: '*' | string[];
+  /** Take the client address from X-Forwarded-For (behind a load balancer). */
+  trustProxy: boolean;
+  /** Attempts allowed per window: the points of each rate limit and its window in seconds. */
+  rateLimits: {
+    /** Failed or not, login and recovery attempts on one username (brute force). */
+    loginPerUsername: { points: number; seconds: number };
+    /** Login, registration and recovery requests from one address. */
+    authPerIp: { points: number; seconds: number };
+    /** Messages one user sends, through any transport (flood). */
+    sendsPerUser: { points: number; seconds: number };
+    /** WebSocket and SSE connection attempts from one address. */
+    connectionsPerIp: { points: number; seconds: number };
+  };
   /** Schema introspection (and so GraphiQL's docs); on by default outside production. */
   introspection: boolean;
   /** Off: the legacy /ws and /sse endpoints trust the user id in their path, as the old server did. */
@@ -95,6 +113,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     accessTokenTtlSeconds: vars.ACCESS_TOKEN_EXPIRE_MINUTES * 60,
     passwordHashRounds: vars.PASSWORD_HASH_ROUNDS,
     corsOrigins: origins.length === 0 || origins.includes('*') ? '*' : origins,
+    trustProxy: vars.TRUST_PROXY === 'on',
+    rateLimits: {
+      loginPerUsername: { points: vars.RATE_LIMIT_LOGIN_PER_USERNAME, seconds: 15 * 60 },
+      authPerIp: { points: vars.RATE_LIMIT_AUTH_PER_IP, seconds: 15 * 60 },
+      sendsPerUser: { points: vars.RATE_LIMIT_SENDS_PER_USER, seconds: 10 },
+      connectionsPerIp: { points: vars.RATE_LIMIT_CONNECTIONS_PER_IP, seconds: 60 },
+    },
     introspection: (vars.GRAPHQL_INTROSPECTION ?? (isDevelopment ? 'on' : 'off')) === 'on',
     legacyRealtimeAuth: vars.LEGACY_REALTIME_AUTH === 'on',
     sseKeepAliveSeconds: vars.SSE_KEEPALIVE_SECONDS,

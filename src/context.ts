@@ -18,6 +18,8 @@ export interface RequestScope {
   authError: AppError | null;
   /** Seconds since the epoch when the caller's token expires. */
   tokenExpiresAt: number | null;
+  /** The client's address, for per-address rate limits. */
+  clientIp: string;
 }
 
 export type GraphQLContext = RequestScope & Partial<YogaInitialContext>;
@@ -34,9 +36,17 @@ export async function authenticate(app: App, loaders: Loaders, token: string) {
 export async function createScope(
   app: App,
   authorization: string | null | undefined,
+  clientIp: string,
 ): Promise<RequestScope> {
   const loaders = createLoaders(app.db, app.batchLoads);
-  const scope: RequestScope = { app, loaders, viewer: null, authError: null, tokenExpiresAt: null };
+  const scope: RequestScope = {
+    app,
+    loaders,
+    viewer: null,
+    authError: null,
+    tokenExpiresAt: null,
+    clientIp,
+  };
   const token = bearerToken(authorization);
   if (authorization && !token) scope.authError = unauthenticated('Invalid credentials');
   if (!token) return scope;

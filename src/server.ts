@@ -9,6 +9,9 @@ import FindMyWay from 'find-my-way';
 import type { App } from './app.js';
 import { createLegacyRealtime } from './legacy/realtime.js';
 import { restRoutes } from './rest/routes.js';
+import { clientAddress } from './security/client-address.js';
+import { AppError } from './errors.js';
+import { rejectUpgrade, refusalOf } from './transport/reject-upgrade.js';
 import { attachGraphQLWebSocket } from './transport/graphql-ws.js';
 import { createGraphQLServer, GRAPHQL_PATH } from './yoga.js';
 
@@ -26,6 +29,7 @@ export function createServer(app: App): Server {
     loggerInstance: app.logger as FastifyBaseLogger,
     // Request URLs can carry tokens (legacy `?token=`): no per-request access log.
     logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: app.config.trustProxy,
   });
   const yoga = createGraphQLServer(app);
 
@@ -44,7 +48,8 @@ export function createServer(app: App): Server {
     graphql.route({
       url: GRAPHQL_PATH,
       method: ['GET', 'POST'],
-      handler: (request, reply) => yoga.handleNodeRequestAndResponse(request, reply, {}),
+      handler: (request, reply) =>
+        yoga.handleNodeRequestAndResponse(request, reply, { clientIp: request.ip }),
     });
   });
 
@@ -87,9 +92,17 @@ export function createServer(app: App): Server {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
-    graphqlSockets.handleUpgrade(request, socket, head, (ws) => {
-      graphqlSockets.emit('connection', ws, request);
-    });
+    app.rateLimits.consume('connectionsPerIp', clientAddress(request, app.config.trustProxy)).then(
+      () =>
+        graphqlSockets.handleUpgrade(request, socket, head, (ws) => {
+          graphqlSockets.emit('connection', ws, request);
+        }),
+      (error: unknown) => {
+        if (error instanceof AppError) return rejectUpgrade(socket, refusalOf(error));
+        app.logger.error({ err: error }, 'WebSocket upgrade failed');
+        rejectUpgrade(socket, { status: 500, detail: 'Internal Server Error', headers: {} });
+      },
+    );
   });
 
   return {

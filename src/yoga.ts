@@ -6,6 +6,7 @@ import type { App } from './app.js';
 import { createScope, type GraphQLContext, type RequestScope } from './context.js';
 import { AppError } from './errors.js';
 import { schema } from './schema.js';
+import { RateLimitedError } from './security/rate-limits.js';
 import { graphqlLimits } from './security/graphql-limits.js';
 import { usePresence } from './users/presence-plugin.js';
 
@@ -15,6 +16,7 @@ export const GRAPHQL_PATH = '/graphql';
 export interface TransportContext {
   /** graphql-ws: the `connection_init` payload, or the `extensions.headers` of a subscribe message (GraphiQL). */
   authorization?: string | null;
+  clientIp: string;
 }
 
 function toClientError(error: unknown, message: string): Error {
@@ -23,7 +25,11 @@ function toClientError(error: unknown, message: string): Error {
     return new GraphQLError(original.message, {
       nodes: error instanceof GraphQLError ? error.nodes : undefined,
       path: error instanceof GraphQLError ? error.path : undefined,
-      extensions: { code: original.code, ...(original.field ? { field: original.field } : {}) },
+      extensions: {
+        code: original.code,
+        ...(original.field ? { field: original.field } : {}),
+        ...(original instanceof RateLimitedError ? { retryAfter: original.retryAfterSeconds } : {}),
+      },
     });
   }
   // Never a stack trace or a driver message, whatever the environment.
@@ -58,8 +64,8 @@ export function createGraphQLServer(app: App) {
       warn: (...args) => app.logger.warn(args),
       error: (...args) => app.logger.error(args),
     },
-    context: ({ request, authorization }) =>
-      createScope(app, authorization ?? request?.headers.get('authorization')),
+    context: ({ request, authorization, clientIp }) =>
+      createScope(app, authorization ?? request?.headers.get('authorization'), clientIp),
   });
   return yoga;
 }

@@ -7,11 +7,19 @@
  */
 import { pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
+import pLimit from 'p-limit';
 
 const PREFIX = '$pbkdf2-sha256$';
 const SALT_BYTES = 16;
 const CHECKSUM_BYTES = 32;
-const derive = promisify(pbkdf2);
+const pbkdf2Async = promisify(pbkdf2);
+/**
+ * Hashing runs on libuv's thread pool (4 threads by default), shared with file and DNS work.
+ * Two at a time keeps a login flood from starving the rest; the others wait their turn.
+ */
+const hashingSlots = pLimit(2);
+const derive = (secret: string, salt: Buffer, rounds: number) =>
+  hashingSlots(() => pbkdf2Async(secret, salt, rounds, CHECKSUM_BYTES, 'sha256'));
 
 const toAdaptedBase64 = (bytes: Buffer) =>
   bytes.toString('base64').replace(/=+$/, '').replace(/\+/g, '.');
@@ -38,10 +46,9 @@ export function isPasslibHash(value: string): boolean {
   return parseHash(value) !== null;
 }
 
-/** Runs on libuv's thread pool, never on the event loop. */
 export async function hashSecret(secret: string, rounds: number): Promise<string> {
   const salt = randomBytes(SALT_BYTES);
-  const checksum = await derive(secret, salt, rounds, CHECKSUM_BYTES, 'sha256');
+  const checksum = await derive(secret, salt, rounds);
   return `${PREFIX}${rounds}$${toAdaptedBase64(salt)}$${toAdaptedBase64(checksum)}`;
 }
 
@@ -58,7 +65,7 @@ export async function verifySecret(
 ): Promise<Verification> {
   const parsed = parseHash(hash);
   if (!parsed) return { valid: false, needsRehash: false };
-  const candidate = await derive(secret, parsed.salt, parsed.rounds, CHECKSUM_BYTES, 'sha256');
+  const candidate = await derive(secret, parsed.salt, parsed.rounds);
   const valid = timingSafeEqual(candidate, parsed.checksum);
   return { valid, needsRehash: valid && parsed.rounds < rounds };
 }

@@ -61,6 +61,7 @@ async function issueFor(app: App, user: UserDoc): Promise<AuthResult> {
 }
 
 export async function register(scope: RequestScope, input: RegisterInput): Promise<AuthResult> {
+  await scope.app.rateLimits.consume('authPerIp', scope.clientIp);
   const fields = parseInput(registerInput, input);
   const rounds = scope.app.config.passwordHashRounds;
   const [passwordHash, phraseHash] = await Promise.all([
@@ -95,6 +96,8 @@ export async function register(scope: RequestScope, input: RegisterInput): Promi
 export async function login(scope: RequestScope, input: { username: string; password: string }) {
   const fields = parseInput(credentials, input);
   const { app } = scope;
+  await app.rateLimits.consume('authPerIp', scope.clientIp);
+  await app.rateLimits.consume('loginPerUsername', fields.username);
   const user = await findUserByUsername(app.db, fields.username);
   const rounds = app.config.passwordHashRounds;
   // Without a user, still spend the time of one hash so that timing does not reveal usernames.
@@ -124,6 +127,8 @@ export async function recoverAccount(
 ): Promise<AuthResult> {
   const fields = parseInput(recoveryInput, input);
   const { app } = scope;
+  await app.rateLimits.consume('authPerIp', scope.clientIp);
+  await app.rateLimits.consume('loginPerUsername', fields.username);
   const rounds = app.config.passwordHashRounds;
   const user = await findUserByUsername(app.db, fields.username);
   const phrase = normalisePhrase(fields.securityPhrase);

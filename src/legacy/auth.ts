@@ -29,14 +29,15 @@ export async function authorizeLegacyUser(
   app: App,
   userId: string,
   token: string | null,
+  clientIp: string,
 ): Promise<RequestScope> {
   if (app.config.legacyRealtimeAuth) {
-    const scope = await createScope(app, token ? `Bearer ${token}` : null);
+    const scope = await createScope(app, token ? `Bearer ${token}` : null, clientIp);
     const viewer = requireViewer(scope);
     if (viewer.user_id !== userId) throw forbidden('Token does not belong to this user');
     return scope;
   }
-  const scope = await createScope(app, null);
+  const scope = await createScope(app, null, clientIp);
   const user = await scope.loaders.users.load(userId);
   if (!user) throw notFound('User not found');
   scope.viewer = user;

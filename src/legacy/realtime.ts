@@ -3,13 +3,15 @@
  * Admission (token, origin) is decided here once for both; the transports then get a session
  * that follows the user's inbox.
  */
-import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
 import type { App } from '../app.js';
-import { AppError, forbidden, HTTP_STATUS } from '../errors.js';
+import { AppError, forbidden } from '../errors.js';
 import type { MessageEvent } from '../events/bus.js';
 import type { ConnectionOptions } from '../users/presence.js';
+import { clientAddress } from '../security/client-address.js';
+import { rejectUpgrade, refusalOf, type Refusal } from '../transport/reject-upgrade.js';
 import { authorizeLegacyUser, legacyToken } from './auth.js';
 import { createLegacySse } from './sse.js';
 import { createLegacyWebSockets } from './websocket.js';
@@ -28,16 +30,12 @@ export interface LegacySession {
   userId: string;
   /** Re-checked for every message a WebSocket sends, so logout and expiry stop sending. */
   token: string | null;
+  clientIp: string;
   /**
    * Holds presence and hands over each inbox event until the returned function is called;
    * `end` is called when the token expires or is revoked.
    */
   follow(deliver: (event: MessageEvent) => void, end: (reason: string) => void): () => void;
-}
-
-interface Refusal {
-  status: number;
-  detail: string;
 }
 
 export function createLegacyRealtime(app: App): LegacyRealtime {
@@ -47,21 +45,22 @@ export function createLegacyRealtime(app: App): LegacyRealtime {
 
   async function admit(request: IncomingMessage, userId: string): Promise<LegacySession> {
     const token = legacyToken(request);
-    const { tokenExpiresAt: expiresAt } = await authorizeLegacyUser(app, userId, token);
+    const clientIp = clientAddress(request, app.config.trustProxy);
+    await app.rateLimits.consume('connectionsPerIp', clientIp);
+    const { tokenExpiresAt: expiresAt } = await authorizeLegacyUser(app, userId, token, clientIp);
     if (closing) throw new AppError('SERVICE_UNAVAILABLE', 'Server shutting down');
     return {
       userId,
       token,
+      clientIp,
       follow: (deliver, end) => follow(app, userId, deliver, { expiresAt, end }),
     };
   }
 
   function refusal(error: unknown): Refusal {
-    if (error instanceof AppError) {
-      return { status: HTTP_STATUS[error.code], detail: error.message };
-    }
+    if (error instanceof AppError) return refusalOf(error);
     app.logger.error({ err: error }, 'legacy realtime admission failed');
-    return { status: 500, detail: 'Internal Server Error' };
+    return { status: 500, detail: 'Internal Server Error', headers: {} };
   }
 
   return {
@@ -95,9 +94,8 @@ export function createLegacyRealtime(app: App): LegacyRealtime {
         try {
           session = await admit(request.raw, request.params.userId);
         } catch (error) {
-          const { status, detail } = refusal(error);
-          if (status === 401) void reply.header('www-authenticate', 'Bearer');
-          return reply.code(status).send({ detail });
+          const { status, detail, headers } = refusal(error);
+          return reply.code(status).headers(headers).send({ detail });
         }
         streams.open(request, reply, session);
       });
@@ -144,17 +142,4 @@ function follow(
     release();
     void events.return?.();
   };
-}
-
-function rejectUpgrade(socket: Duplex, { status, detail }: Refusal): void {
-  const body = JSON.stringify({ detail });
-  const headers = [
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
-    'Connection: close',
-    'Content-Type: application/json',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    ...(status === 401 ? ['WWW-Authenticate: Bearer'] : []),
-  ];
-  socket.once('finish', () => socket.destroy());
-  socket.end(`${headers.join('\r\n')}\r\n\r\n${body}`);
 }

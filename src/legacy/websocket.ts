@@ -68,7 +68,7 @@ export function createLegacyWebSockets(app: App) {
   async function handleFrame(socket: WebSocket, session: LegacySession, data: RawData) {
     try {
       const frame = parseInput(frameSchema, parseJson(data));
-      const scope = await authorizeLegacyUser(app, session.userId, session.token);
+      const scope = await authorizeLegacyUser(app, session.userId, session.token, session.clientIp);
       await sendMessage(scope, { chatId: frame.chat_id, content: frame.content });
     } catch (error) {
       if (error instanceof AppError) return sendError(socket, error.message);

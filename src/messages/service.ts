@@ -54,6 +54,7 @@ export async function sendMessage(
 ): Promise<MessageModel> {
   const viewer = requireViewer(scope);
   const fields = parseInput(sendInput, input);
+  await scope.app.rateLimits.consume('sendsPerUser', viewer.user_id);
   const chat = await requireMembership(scope, fields.chatId);
   const { db, bus } = scope.app;
 

@@ -10,6 +10,7 @@ import type {
   FastifySchemaValidationError,
 } from 'fastify';
 import { AppError, HTTP_STATUS } from '../errors.js';
+import { RateLimitedError } from '../security/rate-limits.js';
 import { ValidationError } from '../validation.js';
 
 const PARTS: Record<string, string> = {
@@ -116,6 +117,8 @@ export function restErrorHandler(
   }
   if (error instanceof AppError) {
     if (error.code === 'UNAUTHENTICATED') void reply.header('www-authenticate', 'Bearer');
+    if (error instanceof RateLimitedError)
+      void reply.header('retry-after', error.retryAfterSeconds);
     return reply.code(HTTP_STATUS[error.code]).send({ detail: error.message });
   }
   const status = error.statusCode ?? 500;

@@ -223,6 +223,7 @@ function sendRoute(api: FastifyInstance, app: App) {
         app,
         request.params.user_id,
         legacyToken(request.raw),
+        request.ip,
       );
       const message = await sendMessage(scope, {
         chatId: request.body.chat_id,
@@ -264,7 +265,7 @@ export function restRoutes(app: App): FastifyPluginAsync {
 
     api.decorateRequest('scope');
     api.addHook('preHandler', async (request) => {
-      request.scope = await createScope(app, request.headers.authorization);
+      request.scope = await createScope(app, request.headers.authorization, request.ip);
     });
 
     const running = { schema: { tags: ['status'], response: { 200: schemas.apiStatus } } };

@@ -15,6 +15,7 @@ import { authenticate } from '../context.js';
 import { AppError } from '../errors.js';
 import { createLoaders } from '../loaders.js';
 import { bearerToken } from '../auth/tokens.js';
+import { clientAddress } from '../security/client-address.js';
 import type { GraphQLServer } from '../yoga.js';
 
 /** Reads a header from a plain object, whatever the case of its name. */
@@ -70,6 +71,7 @@ export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: 
           headerOf(ctx.connectionParams, 'authorization');
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           authorization,
+          clientIp: clientAddress(ctx.extra.request, app.config.trustProxy),
         });
         let document;
         try {

@@ -43,6 +43,11 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     SECRET_KEY: TEST_SECRET,
     // Cheap hashes keep the suite fast; the production floor is checked in config tests.
     PASSWORD_HASH_ROUNDS: '2000',
+    // The suite makes many users from one address; test/rate-limits.test.ts sets real limits.
+    RATE_LIMIT_LOGIN_PER_USERNAME: '1000000',
+    RATE_LIMIT_AUTH_PER_IP: '1000000',
+    RATE_LIMIT_SENDS_PER_USER: '1000000',
+    RATE_LIMIT_CONNECTIONS_PER_IP: '1000000',
     ...env,
   });
   const service = await startService(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), {

@@ -1,0 +1,33 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { AppError } from '../errors.js';
+import { HTTP_STATUS } from '../errors.js';
+import { RateLimitedError } from '../security/rate-limits.js';
+
+export interface Refusal {
+  status: number;
+  detail: string;
+  headers: Record<string, string | number>;
+}
+
+/** The HTTP answer for a request refused with `error` (a JSON `{"detail"}` with its status). */
+export function refusalOf(error: AppError): Refusal {
+  const headers: Refusal['headers'] = {};
+  if (error.code === 'UNAUTHENTICATED') headers['WWW-Authenticate'] = 'Bearer';
+  if (error instanceof RateLimitedError) headers['Retry-After'] = error.retryAfterSeconds;
+  return { status: HTTP_STATUS[error.code], detail: error.message, headers };
+}
+
+/** Answers a WebSocket upgrade with an HTTP error instead of switching protocols. */
+export function rejectUpgrade(socket: Duplex, { status, detail, headers }: Refusal): void {
+  const body = JSON.stringify({ detail });
+  const lines = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
+    'Connection: close',
+    'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+  ];
+  socket.once('finish', () => socket.destroy());
+  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+}

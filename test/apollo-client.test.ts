@@ -1,0 +1,702 @@
+/**
+ * The server as Apollo Client 4 sees it, in Node: InMemoryCache with relayStylePagination on
+ * `Query.chats` and `Chat.messages`, an HttpLink (token in the Authorization header) split with a
+ * GraphQLWsLink over graphql-ws (token in the `connection_init` payload). What matters here is
+ * what a real app relies on: ids that normalise, cursors that page without gaps, subscriptions
+ * that deliver, errors that carry `extensions.code`, and a bad token that fails instead of hanging.
+ */
+import {
+  ApolloClient,
+  ApolloLink,
+  CombinedGraphQLErrors,
+  gql,
+  HttpLink,
+  InMemoryCache,
+  type ErrorLike,
+  type NormalizedCacheObject,
+  type ObservableQuery,
+  type OperationVariables,
+  type TypedDocumentNode,
+} from '@apollo/client';
+import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
+import { getMainDefinition, relayStylePagination } from '@apollo/client/utilities';
+import { createClient, type Client } from 'graphql-ws';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { startTestServer, type TestServer } from './support/server.js';
+import { registrationInput, sendMessage, type TestUser } from './support/users.js';
+
+const TIMEOUT = 5000;
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server?.stop());
+
+/** Stops every client and subscription a test started, whether it passed or not. */
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) {
+    try {
+      await cleanup();
+    } catch {
+      // Already stopped.
+    }
+  }
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor<T>(
+  check: () => T | Promise<T>,
+  what: string,
+  timeout = TIMEOUT,
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operations, typed as an app would type them
+
+interface UserFields {
+  __typename?: 'User';
+  id: string;
+  username: string;
+}
+interface AuthData {
+  accessToken: string;
+  tokenType: string;
+  user: UserFields & { firstName: string; lastName: string };
+}
+
+const REGISTER: TypedDocumentNode<
+  { register: AuthData },
+  { input: ReturnType<typeof registrationInput> }
+> = gql`
+  mutation Register($input: RegisterInput!) {
+    register(input: $input) {
+      accessToken
+      tokenType
+      user {
+        id
+        username
+        firstName
+        lastName
+      }
+    }
+  }
+`;
+
+const LOGIN: TypedDocumentNode<{ login: AuthData }, { username: string; password: string }> = gql`
+  mutation Login($username: String!, $password: String!) {
+    login(username: $username, password: $password) {
+      accessToken
+      tokenType
+      user {
+        id
+        username
+        firstName
+        lastName
+      }
+    }
+  }
+`;
+
+const ME: TypedDocumentNode<{ me: UserFields }, Record<string, never>> = gql`
+  query Me {
+    me {
+      id
+      username
+    }
+  }
+`;
+
+const CREATE_CHAT: TypedDocumentNode<
+  { createChat: { id: string; otherUser: UserFields | null } },
+  { otherUserId: string }
+> = gql`
+  mutation CreateChat($otherUserId: ID!) {
+    createChat(otherUserId: $otherUserId) {
+      id
+      otherUser {
+        id
+        username
+      }
+    }
+  }
+`;
+
+interface MessageFields {
+  id: string;
+  content: string;
+  sender: UserFields;
+}
+
+const SEND_MESSAGE: TypedDocumentNode<
+  { sendMessage: MessageFields & { isOwn: boolean } },
+  { chatId: string; content: string; clientMessageId?: string }
+> = gql`
+  mutation SendMessage($chatId: ID!, $content: String!, $clientMessageId: String) {
+    sendMessage(chatId: $chatId, content: $content, clientMessageId: $clientMessageId) {
+      id
+      content
+      isOwn
+      sender {
+        id
+        username
+      }
+    }
+  }
+`;
+
+const MESSAGE_ADDED: TypedDocumentNode<
+  { messageAdded: MessageFields & { clientMessageId: string | null; chat: { id: string } } },
+  { chatId: string }
+> = gql`
+  subscription MessageAdded($chatId: ID!) {
+    messageAdded(chatId: $chatId) {
+      id
+      content
+      clientMessageId
+      sender {
+        id
+        username
+      }
+      chat {
+        id
+      }
+    }
+  }
+`;
+
+interface PageInfo {
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+  startCursor: string | null;
+  endCursor: string | null;
+}
+interface Connection<Node> {
+  edges: { cursor: string; node: Node }[];
+  pageInfo: PageInfo;
+}
+
+const CHATS: TypedDocumentNode<
+  { chats: Connection<{ id: string; lastMessagePreview: string | null; otherUser: UserFields }> },
+  { first?: number; after?: string | null }
+> = gql`
+  query Chats($first: Int, $after: String) {
+    chats(first: $first, after: $after) {
+      edges {
+        cursor
+        node {
+          id
+          lastMessagePreview
+          otherUser {
+            id
+            username
+          }
+        }
+      }
+      pageInfo {
+        hasNextPage
+        hasPreviousPage
+        startCursor
+        endCursor
+      }
+    }
+  }
+`;
+
+const CHAT_MESSAGES: TypedDocumentNode<
+  {
+    chat: {
+      id: string;
+      messages: Connection<MessageFields & { createdAt: string }>;
+    } | null;
+  },
+  { id: string; first?: number; after?: string | null }
+> = gql`
+  query ChatMessages($id: ID!, $first: Int, $after: String) {
+    chat(id: $id) {
+      id
+      messages(first: $first, after: $after) {
+        edges {
+          cursor
+          node {
+            id
+            content
+            createdAt
+            sender {
+              id
+              username
+            }
+          }
+        }
+        pageInfo {
+          hasNextPage
+          hasPreviousPage
+          startCursor
+          endCursor
+        }
+      }
+    }
+  }
+`;
+
+// ---------------------------------------------------------------------------------------------
+// An Apollo Client configured as the web app configures it
+
+interface AppClient {
+  apollo: ApolloClient;
+  ws: Client;
+  /** Close events of the graphql-ws socket. */
+  closeCodes: number[];
+}
+
+function apolloClient(token?: string, wsConnectionParams?: Record<string, unknown>): AppClient {
+  const closeCodes: number[] = [];
+  const ws = createClient({
+    url: server.wsUrl,
+    webSocketImpl: WebSocket,
+    connectionParams:
+      wsConnectionParams ?? (token ? { authorization: `Bearer ${token}` } : undefined),
+    lazy: true,
+    retryAttempts: 0,
+    on: {
+      closed: (event) => {
+        closeCodes.push((event as { code: number }).code);
+      },
+    },
+  });
+  const httpLink = new HttpLink({
+    uri: server.graphqlUrl,
+    fetch,
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
+  const link = ApolloLink.split(
+    ({ query }) => {
+      const definition = getMainDefinition(query);
+      return definition.kind === 'OperationDefinition' && definition.operation === 'subscription';
+    },
+    new GraphQLWsLink(ws),
+    httpLink,
+  );
+  const apollo = new ApolloClient({
+    link,
+    cache: new InMemoryCache({
+      typePolicies: {
+        Query: { fields: { chats: relayStylePagination() } },
+        Chat: { fields: { messages: relayStylePagination() } },
+      },
+    }),
+  });
+  cleanups.push(async () => {
+    apollo.stop();
+    await ws.dispose();
+  });
+  return { apollo, ws, closeCodes };
+}
+
+type AppUser = TestUser;
+
+/** Registers through Apollo, as the sign-up screen does. */
+async function register(): Promise<AppUser> {
+  const { apollo } = apolloClient();
+  const input = registrationInput();
+  const { data } = await apollo.mutate({ mutation: REGISTER, variables: { input } });
+  if (!data) throw new Error('register returned no data');
+  return {
+    id: data.register.user.id,
+    username: input.username,
+    password: input.password,
+    token: data.register.accessToken,
+    securityPhrase: input.securityPhrase,
+  };
+}
+
+async function openChat(a: AppUser, b: AppUser): Promise<string> {
+  const { apollo } = apolloClient(a.token);
+  const { data } = await apollo.mutate({
+    mutation: CREATE_CHAT,
+    variables: { otherUserId: b.id },
+  });
+  if (!data) throw new Error('createChat returned no data');
+  return data.createChat.id;
+}
+
+interface Subscribed<Data> {
+  data: Data[];
+  errors: ErrorLike[];
+  completed: boolean;
+}
+
+/** `client.subscribe`, collecting what arrives; unsubscribed after the test. */
+function subscribe<Data>(
+  apollo: ApolloClient,
+  query: TypedDocumentNode<Data, { chatId: string }>,
+  variables: { chatId: string },
+): Subscribed<Data> {
+  const collected: Subscribed<Data> = { data: [], errors: [], completed: false };
+  const subscription = apollo.subscribe({ query, variables }).subscribe({
+    next: (result) => {
+      if (result.data) collected.data.push(result.data as Data);
+      if (result.error) collected.errors.push(result.error);
+    },
+    error: (error: ErrorLike) => collected.errors.push(error),
+    complete: () => {
+      collected.completed = true;
+    },
+  });
+  cleanups.push(() => subscription.unsubscribe());
+  return collected;
+}
+
+/**
+ * A subscription has no "started" signal: send probe messages (over plain HTTP, as the other
+ * participant) until one arrives, so that everything sent afterwards must arrive too.
+ */
+async function untilLive(
+  sender: AppUser,
+  chatId: string,
+  receivedIds: () => string[],
+): Promise<Set<string>> {
+  const probes = new Set<string>();
+  const live = () => receivedIds().some((id) => probes.has(id));
+  const deadline = Date.now() + TIMEOUT;
+  while (!live()) {
+    if (Date.now() > deadline) throw new Error('the subscription did not go live');
+    probes.add(await sendMessage(server, sender, chatId, `probe ${probes.size}`));
+    await waitFor(live, 'a probe', 200).catch(() => undefined);
+  }
+  await sleep(100);
+  return probes;
+}
+
+/**
+ * Calls `fetchMore` with the merged list's `endCursor` until `hasNextPage` is false, as an
+ * infinite list does; returns the number of pages. Every page's own `pageInfo` must point at its
+ * first and last edge.
+ */
+async function pageToEnd<Data, Variables extends OperationVariables, Node>(
+  observable: ObservableQuery<Data, Variables>,
+  connectionOf: (data: Data) => Connection<Node>,
+): Promise<number> {
+  const merged = () => {
+    const data = shown(observable);
+    return data ? connectionOf(data) : undefined;
+  };
+  await waitFor(merged, 'the first page');
+  let pages = 1;
+  for (;;) {
+    const current = merged()!;
+    if (!current.pageInfo.hasNextPage) return pages;
+    expect(pages, 'paging terminates').toBeLessThan(10);
+    const more = await observable.fetchMore({
+      variables: { after: current.pageInfo.endCursor } as unknown as Partial<Variables>,
+    });
+    expect(more.error).toBeUndefined();
+    const page = connectionOf(more.data as Data);
+    expect(page.edges.length).toBeGreaterThan(0);
+    expect(page.pageInfo.startCursor).toBe(page.edges[0]!.cursor);
+    expect(page.pageInfo.endCursor).toBe(page.edges.at(-1)!.cursor);
+    // The ObservableQuery re-emits the merged list just after fetchMore resolves.
+    const expectedLength = current.edges.length + page.edges.length;
+    await waitFor(
+      () => merged()!.edges.length === expectedLength,
+      `the merged list to grow to ${expectedLength}`,
+    );
+    pages += 1;
+  }
+}
+
+/** The normalised store, as `cache.extract()` returns it: `Type:id` keys and `ROOT_QUERY`. */
+const snapshot = (apollo: ApolloClient) => apollo.cache.extract() as NormalizedCacheObject;
+const entry = (cache: NormalizedCacheObject, key: string) =>
+  cache[key] as Record<string, unknown> | undefined;
+/** What an ObservableQuery currently shows (complete data once loaded). */
+const shown = <Data, Variables extends OperationVariables>(
+  observable: ObservableQuery<Data, Variables>,
+) => observable.getCurrentResult().data as Data | undefined;
+
+// ---------------------------------------------------------------------------------------------
+
+describe('Apollo Client: authentication', () => {
+  it('registers and logs in through mutations, then the token works over HTTP', async () => {
+    const anonymous = apolloClient();
+    const input = registrationInput();
+    const registered = await anonymous.apollo.mutate({ mutation: REGISTER, variables: { input } });
+    expect(registered.error).toBeUndefined();
+    expect(registered.data?.register).toMatchObject({
+      tokenType: 'bearer',
+      user: { __typename: 'User', username: input.username, firstName: input.firstName },
+    });
+    expect(registered.data?.register.accessToken).toEqual(expect.any(String));
+
+    const loggedIn = await anonymous.apollo.mutate({
+      mutation: LOGIN,
+      variables: { username: input.username, password: input.password },
+    });
+    expect(loggedIn.error).toBeUndefined();
+    const userId = registered.data!.register.user.id;
+    expect(loggedIn.data?.login.user.id).toBe(userId);
+    expect(loggedIn.data?.login.user.username).toBe(input.username);
+
+    // Both mutations returned the same user: one normalised entry.
+    expect(entry(snapshot(anonymous.apollo), `User:${userId}`)).toMatchObject({
+      id: userId,
+      username: input.username,
+    });
+
+    const signedIn = apolloClient(loggedIn.data!.login.accessToken);
+    const { data, error } = await signedIn.apollo.query({ query: ME });
+    expect(error).toBeUndefined();
+    expect(data?.me).toEqual({ __typename: 'User', id: userId, username: input.username });
+    expect(entry(snapshot(signedIn.apollo), 'ROOT_QUERY')).toMatchObject({
+      me: { __ref: `User:${userId}` },
+    });
+  });
+
+  it('surfaces UNAUTHENTICATED with extensions.code to Apollo (HTTP)', async () => {
+    const { apollo } = apolloClient();
+
+    const withErrors = await apollo.query({
+      query: ME,
+      errorPolicy: 'all',
+      fetchPolicy: 'no-cache',
+    });
+    expect(CombinedGraphQLErrors.is(withErrors.error)).toBe(true);
+    const combined = withErrors.error as CombinedGraphQLErrors;
+    expect(combined.errors[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+
+    // The default error policy rejects with the same GraphQL error, not a network error.
+    const rejected = await apollo.query({ query: ME, fetchPolicy: 'no-cache' }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(CombinedGraphQLErrors.is(rejected)).toBe(true);
+    expect((rejected as CombinedGraphQLErrors).errors[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+
+    // A forged token is UNAUTHENTICATED too.
+    const forged = apolloClient('not-a-real-token');
+    const forgedResult = await forged.apollo.query({ query: ME, errorPolicy: 'all' });
+    expect(CombinedGraphQLErrors.is(forgedResult.error)).toBe(true);
+    expect((forgedResult.error as CombinedGraphQLErrors).errors[0]?.extensions?.code).toBe(
+      'UNAUTHENTICATED',
+    );
+  });
+
+  it('surfaces UNAUTHENTICATED to a subscription over a socket without a token', async () => {
+    const a = await register();
+    const b = await register();
+    const chatId = await openChat(a, b);
+    const anonymous = apolloClient();
+    const sub = subscribe(anonymous.apollo, MESSAGE_ADDED, { chatId });
+    await waitFor(() => sub.errors.length > 0, 'the subscription to be refused');
+    const [error] = sub.errors;
+    expect(CombinedGraphQLErrors.is(error)).toBe(true);
+    expect((error as CombinedGraphQLErrors).errors.map((e) => e.extensions?.code)).toContain(
+      'UNAUTHENTICATED',
+    );
+    expect(sub.data).toEqual([]);
+  });
+
+  it('fails (socket closed 4403) instead of hanging when connectionParams carry a bad token', async () => {
+    const a = await register();
+    const b = await register();
+    const chatId = await openChat(a, b);
+    const bad = apolloClient(undefined, { authorization: 'Bearer not-a-real-token' });
+    const sub = subscribe(bad.apollo, MESSAGE_ADDED, { chatId });
+    await waitFor(() => sub.errors.length > 0, 'the WS link to fail');
+    expect(sub.errors[0]?.message).toMatch(/4403/);
+    await waitFor(() => bad.closeCodes.length > 0, 'the socket to close');
+    expect(bad.closeCodes).toEqual([4403]);
+    expect(sub.data).toEqual([]);
+  });
+});
+
+describe('Apollo Client: cache normalisation and subscriptions', () => {
+  it('keeps one Message entry for the same id from sendMessage, messageAdded and chat.messages', async () => {
+    const a = await register();
+    const b = await register();
+    const chatId = await openChat(a, b);
+    const { apollo } = apolloClient(a.token);
+
+    const sub = subscribe(apollo, MESSAGE_ADDED, { chatId });
+    const probes = await untilLive(b, chatId, () => sub.data.map((d) => d.messageAdded.id));
+
+    const sent = await apollo.mutate({
+      mutation: SEND_MESSAGE,
+      variables: { chatId, content: 'normalise me', clientMessageId: 'apollo-1' },
+    });
+    expect(sent.error).toBeUndefined();
+    const id = sent.data!.sendMessage.id;
+    expect(sent.data!.sendMessage).toMatchObject({ content: 'normalise me', isOwn: true });
+
+    const added = await waitFor(
+      () => sub.data.map((d) => d.messageAdded).find((m) => m.id === id),
+      'messageAdded with the id sendMessage returned',
+    );
+    expect(added).toMatchObject({
+      id,
+      content: 'normalise me',
+      clientMessageId: 'apollo-1',
+      sender: { id: a.id, username: a.username },
+      chat: { id: chatId },
+    });
+
+    const listed = await apollo.query({
+      query: CHAT_MESSAGES,
+      variables: { id: chatId, first: 50 },
+    });
+    expect(listed.error).toBeUndefined();
+    const listedIds = listed.data!.chat!.messages.edges.map((edge) => edge.node.id);
+    expect(listedIds).toEqual([...probes, id]);
+
+    const cache = snapshot(apollo);
+    // One entry holds what each of the three operations selected: isOwn (sendMessage),
+    // clientMessageId and chat (messageAdded), createdAt (chat.messages).
+    expect(entry(cache, `Message:${id}`)).toMatchObject({
+      __typename: 'Message',
+      id,
+      content: 'normalise me',
+      isOwn: true,
+      clientMessageId: 'apollo-1',
+      chat: { __ref: `Chat:${chatId}` },
+      sender: { __ref: `User:${a.id}` },
+      createdAt: expect.any(String),
+    });
+    const messageKeys = Object.keys(cache).filter((key) => key.startsWith('Message:'));
+    expect(messageKeys.sort()).toEqual([...probes, id].map((m) => `Message:${m}`).sort());
+    expect(entry(cache, `User:${a.id}`)).toMatchObject({ id: a.id, username: a.username });
+    expect(entry(cache, `User:${b.id}`)).toMatchObject({ id: b.id, username: b.username });
+    const chat = entry(cache, `Chat:${chatId}`);
+    expect(chat).toMatchObject({ __typename: 'Chat', id: chatId });
+    const messagesField = Object.entries(chat!).find(([key]) => key.startsWith('messages'));
+    expect(messagesField, 'Chat.messages is stored on the Chat entry').toBeDefined();
+    const refs = (messagesField![1] as { edges: { node: { __ref: string } }[] }).edges.map(
+      (edge) => edge.node.__ref,
+    );
+    expect(refs).toEqual([...probes, id].map((m) => `Message:${m}`));
+  });
+
+  it('delivers messageAdded to client.subscribe, in order, for messages from either side', async () => {
+    const a = await register();
+    const b = await register();
+    const chatId = await openChat(a, b);
+    const clientA = apolloClient(a.token);
+    const clientB = apolloClient(b.token);
+
+    const sub = subscribe(clientB.apollo, MESSAGE_ADDED, { chatId });
+    const probes = await untilLive(a, chatId, () => sub.data.map((d) => d.messageAdded.id));
+
+    const sent: string[] = [];
+    for (const [client, content] of [
+      [clientA, 'one from A'],
+      [clientB, 'two from B'],
+      [clientA, 'three from A'],
+    ] as const) {
+      const { data } = await client.apollo.mutate({
+        mutation: SEND_MESSAGE,
+        variables: { chatId, content },
+      });
+      sent.push(data!.sendMessage.id);
+    }
+    const underTest = () => sub.data.map((d) => d.messageAdded).filter((m) => !probes.has(m.id));
+    await waitFor(() => underTest().length >= sent.length, `${sent.length} messages`);
+    await sleep(300);
+    expect(underTest().map((m) => [m.id, m.content, m.sender.id])).toEqual([
+      [sent[0], 'one from A', a.id],
+      [sent[1], 'two from B', b.id],
+      [sent[2], 'three from A', a.id],
+    ]);
+    expect(sub.errors).toEqual([]);
+    expect(sub.completed).toBe(false);
+    // The subscription wrote into B's cache like any other result.
+    expect(entry(snapshot(clientB.apollo), `Message:${sent[2]}`)).toMatchObject({
+      content: 'three from A',
+    });
+  });
+});
+
+describe('Apollo Client: relayStylePagination with fetchMore', () => {
+  it('pages through chat.messages until hasNextPage is false, with no gaps or duplicates', async () => {
+    const a = await register();
+    const b = await register();
+    const chatId = await openChat(a, b);
+    const sentIds: string[] = [];
+    for (let i = 0; i < 11; i += 1) {
+      sentIds.push(await sendMessage(server, i % 2 ? b : a, chatId, `message ${i}`));
+    }
+
+    const { apollo } = apolloClient(a.token);
+    const observable = apollo.watchQuery({
+      query: CHAT_MESSAGES,
+      variables: { id: chatId, first: 4 },
+    });
+    const subscription = observable.subscribe({ next: () => undefined });
+    cleanups.push(() => subscription.unsubscribe());
+    const pages = await pageToEnd(observable, (data) => data.chat!.messages);
+
+    const merged = shown(observable)!.chat!.messages;
+    expect(pages).toBe(3);
+    expect(merged.edges.map((edge) => edge.node.id)).toEqual(sentIds);
+    expect(merged.edges.map((edge) => edge.node.content)).toEqual(
+      sentIds.map((_, i) => `message ${i}`),
+    );
+    expect(new Set(merged.edges.map((edge) => edge.cursor)).size).toBe(sentIds.length);
+    expect(merged.pageInfo).toMatchObject({
+      hasNextPage: false,
+      startCursor: merged.edges[0]!.cursor,
+      endCursor: merged.edges.at(-1)!.cursor,
+    });
+  });
+
+  it('pages through chats until hasNextPage is false, even when a chat becomes active mid-way', async () => {
+    const me = await register();
+    const others: AppUser[] = [];
+    const chatIds: string[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      const other = await register();
+      others.push(other);
+      const chatId = await openChat(me, other);
+      chatIds.push(chatId);
+      await sendMessage(server, other, chatId, `hello ${i}`);
+    }
+    // Newest activity first.
+    const expectedOrder = [...chatIds].reverse();
+
+    const { apollo } = apolloClient(me.token);
+    const observable = apollo.watchQuery({ query: CHATS, variables: { first: 2 } });
+    const subscription = observable.subscribe({ next: () => undefined });
+    cleanups.push(() => subscription.unsubscribe());
+    await waitFor(() => shown(observable)?.chats, 'the first page');
+    const firstPage = shown(observable)!.chats;
+    expect(firstPage.edges.map((edge) => edge.node.id)).toEqual(expectedOrder.slice(0, 2));
+    expect(firstPage.pageInfo).toMatchObject({ hasNextPage: true });
+
+    // The oldest chat (on the last page) gets a message before the next page is fetched.
+    await sendMessage(server, others[0]!, chatIds[0]!, 'bump');
+
+    const pages = await pageToEnd(observable, (data) => data.chats);
+    expect(pages).toBe(3);
+
+    const merged = shown(observable)!.chats;
+    const ids = merged.edges.map((edge) => edge.node.id);
+    expect(new Set(ids).size, `no chat repeated: ${ids.join(', ')}`).toBe(ids.length);
+    expect([...ids].sort(), 'no chat skipped').toEqual([...chatIds].sort());
+    expect(merged.edges.map((edge) => edge.node.otherUser.id).sort()).toEqual(
+      others.map((o) => o.id).sort(),
+    );
+    expect(merged.pageInfo.hasNextPage).toBe(false);
+    for (const chatId of chatIds) {
+      expect(entry(snapshot(apollo), `Chat:${chatId}`)).toMatchObject({ id: chatId });
+    }
+  });
+});
