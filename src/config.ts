@@ -20,6 +20,8 @@ const envSchema = z.object({
   ACCESS_TOKEN_EXPIRE_MINUTES: z.coerce.number().int().positive().default(30),
   PASSWORD_HASH_ROUNDS: z.coerce.number().int().min(1000).default(OWASP_PBKDF2_ROUNDS),
   CORS_ORIGINS: z.string().default('*'),
+  REDIS_URL: z.string().trim().min(1).optional(),
+  PRESENCE_LEASE_SECONDS: z.coerce.number().positive().max(300).default(30),
   TRUST_PROXY: z.enum(['on', 'off']).default('off'),
   RATE_LIMIT_LOGIN_PER_USERNAME: z.coerce.number().int().positive().default(10),
   RATE_LIMIT_AUTH_PER_IP: z.coerce.number().int().positive().default(100),
@@ -46,6 +48,10 @@ export interface Config {
   passwordHashRounds: number;
   /** `'*'` allows any origin (without credentials); otherwise the exact origins allowed. */
   corsOrigins: '*' | string[];
+  /** Unset: one instance, in-process event bus. Set: events, presence and rate limits go through Redis. */
+  redisUrl: string | undefined;
+  /** How long an instance's claim that a user is connected lasts without renewal (Redis mode). */
+  presenceLeaseSeconds: number;
   /** Take the client address from X-Forwarded-For (behind a load balancer). */
   trustProxy: boolean;
   /** Attempts allowed per window: the points of each rate limit and its window in seconds. */
@@ -113,6 +119,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     accessTokenTtlSeconds: vars.ACCESS_TOKEN_EXPIRE_MINUTES * 60,
     passwordHashRounds: vars.PASSWORD_HASH_ROUNDS,
     corsOrigins: origins.length === 0 || origins.includes('*') ? '*' : origins,
+    redisUrl: vars.REDIS_URL,
+    presenceLeaseSeconds: vars.PRESENCE_LEASE_SECONDS,
     trustProxy: vars.TRUST_PROXY === 'on',
     rateLimits: {
       loginPerUsername: { points: vars.RATE_LIMIT_LOGIN_PER_USERNAME, seconds: 15 * 60 },
