@@ -7,12 +7,11 @@ import cors from '@fastify/cors';
 import { WebSocketServer } from 'ws';
 import FindMyWay from 'find-my-way';
 import type { App } from './app.js';
+import { isReachable } from './db/mongo.js';
 import { createLegacyRealtime } from './legacy/realtime.js';
 import { restRoutes } from './rest/routes.js';
-import { clientAddress } from './security/client-address.js';
-import { AppError } from './errors.js';
-import { rejectUpgrade, refusalOf } from './transport/reject-upgrade.js';
 import { attachGraphQLWebSocket } from './transport/graphql-ws.js';
+import { routeUpgrades } from './transport/upgrades.js';
 import { createGraphQLServer, GRAPHQL_PATH } from './yoga.js';
 
 const MAX_WS_PAYLOAD_BYTES = 64 * 1024;
@@ -63,6 +62,14 @@ export function createServer(app: App): Server {
       }
     }
   });
+  // Liveness: the process serves. Readiness: the database answers too.
+  http.get('/healthz', async () => ({ status: 'ok' }));
+  http.get('/readyz', async (_request, reply) =>
+    (await isReachable(app.db))
+      ? { status: 'ready' }
+      : reply.code(503).send({ status: 'unavailable', detail: 'The database is unavailable' }),
+  );
+
   http.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '/';
     const allowed = METHODS.filter((method) => known.find(method, path));
@@ -85,24 +92,10 @@ export function createServer(app: App): Server {
   });
   const graphqlWs = attachGraphQLWebSocket(app, yoga, graphqlSockets);
 
-  http.server.on('upgrade', (request, socket, head) => {
-    if (legacyRealtime.handleUpgrade(request, socket, head)) return;
-    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-    if (path !== GRAPHQL_PATH) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-      return;
-    }
-    app.rateLimits.consume('connectionsPerIp', clientAddress(request, app.config.trustProxy)).then(
-      () =>
-        graphqlSockets.handleUpgrade(request, socket, head, (ws) => {
-          graphqlSockets.emit('connection', ws, request);
-        }),
-      (error: unknown) => {
-        if (error instanceof AppError) return rejectUpgrade(socket, refusalOf(error));
-        app.logger.error({ err: error }, 'WebSocket upgrade failed');
-        rejectUpgrade(socket, { status: 500, detail: 'Internal Server Error', headers: {} });
-      },
-    );
+  routeUpgrades(app, http.server, {
+    legacy: legacyRealtime,
+    graphqlPath: GRAPHQL_PATH,
+    graphql: graphqlSockets,
   });
 
   return {

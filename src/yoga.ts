@@ -4,7 +4,7 @@ import { createYoga, maskError, type YogaInitialContext } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { App } from './app.js';
 import { createScope, type GraphQLContext, type RequestScope } from './context.js';
-import { AppError } from './errors.js';
+import { expectedError } from './expected-errors.js';
 import { schema } from './schema.js';
 import { RateLimitedError } from './security/rate-limits.js';
 import { graphqlLimits } from './security/graphql-limits.js';
@@ -20,8 +20,8 @@ export interface TransportContext {
 }
 
 function toClientError(error: unknown, message: string): Error {
-  const original = error instanceof GraphQLError ? error.originalError : error;
-  if (original instanceof AppError) {
+  const original = expectedError(error instanceof GraphQLError ? error.originalError : error);
+  if (original) {
     return new GraphQLError(original.message, {
       nodes: error instanceof GraphQLError ? error.nodes : undefined,
       path: error instanceof GraphQLError ? error.path : undefined,

@@ -1,10 +1,15 @@
 import {
   MongoClient,
+  MongoNetworkError,
+  MongoNotConnectedError,
   MongoServerError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
   type Collection,
   type Db,
   type MongoClientOptions,
 } from 'mongodb';
+import { AppError } from '../errors.js';
 import type { ChatDoc, MessageDoc, UserDoc } from './documents.js';
 
 export interface Database {
@@ -21,7 +26,8 @@ export async function connectDatabase(
   options: MongoClientOptions = {},
 ): Promise<Database> {
   const client = new MongoClient(url, {
-    serverSelectionTimeoutMS: 5000,
+    // While the database is down, requests fail within this bound instead of hanging.
+    serverSelectionTimeoutMS: 2000,
     maxPoolSize: 50,
     ...options,
   });
@@ -56,4 +62,27 @@ async function ensureIndexes({ users, chats, messages }: Database): Promise<void
 
 export function isDuplicateKeyError(error: unknown): error is MongoServerError {
   return error instanceof MongoServerError && error.code === 11000;
+}
+
+/** The database cannot be reached: clients get SERVICE_UNAVAILABLE (503), not a masked 500. */
+export function isUnavailable(error: unknown): boolean {
+  return (
+    error instanceof MongoNetworkError ||
+    error instanceof MongoServerSelectionError ||
+    error instanceof MongoNotConnectedError ||
+    error instanceof MongoTopologyClosedError
+  );
+}
+
+export const databaseUnavailable = () =>
+  new AppError('SERVICE_UNAVAILABLE', 'The database is unavailable; try again shortly');
+
+/** Whether the database answers a ping within the server selection bound. */
+export async function isReachable({ db }: Database): Promise<boolean> {
+  try {
+    await db.command({ ping: 1 });
+    return true;
+  } catch {
+    return false;
+  }
 }

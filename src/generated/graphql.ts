@@ -69,6 +69,8 @@ export type Message = {
   clientMessageId: Maybe<Scalars['String']['output']>;
   content: Scalars['String']['output'];
   createdAt: Scalars['DateTime']['output'];
+  /** The message's position in its chat, as in `chat.messages` edges: resume from here with `after`. */
+  cursor: Scalars['String']['output'];
   id: Scalars['ID']['output'];
   /** True when the caller sent this message. */
   isOwn: Scalars['Boolean']['output'];
@@ -192,7 +194,11 @@ export type RegisterInput = {
 
 export type Subscription = {
   __typename?: 'Subscription';
-  /** New messages of one chat the caller takes part in. */
+  /**
+   * New messages of one chat the caller takes part in. With `after` (the `cursor` of the last message
+   * seen), every message sent since is delivered first, then live ones: a client that reconnects
+   * misses nothing and gets nothing twice.
+   */
   messageAdded: Message;
   /**
    * Emits a user whenever their online status changes. Watches `userIds` when given, otherwise
@@ -203,6 +209,7 @@ export type Subscription = {
 
 
 export type SubscriptionMessageAddedArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
   chatId: Scalars['ID']['input'];
 };
 
@@ -377,6 +384,7 @@ export type MessageResolvers<ContextType = GraphQLContext, ParentType extends Re
   clientMessageId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   content?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isOwn?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   sender?: Resolver<ResolversTypes['User'], ParentType, ContextType>;

@@ -1,17 +1,18 @@
 /**
  * The old server's realtime endpoints: WebSocket `/ws/{user_id}` and SSE `/sse/{user_id}`.
- * Admission (token, origin) is decided here once for both; the transports then get a session
+ * Admission (rate limit, token) is decided here once for both; the transports then get a session
  * that follows the user's inbox.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
 import type { App } from '../app.js';
-import { AppError, forbidden } from '../errors.js';
+import { AppError } from '../errors.js';
 import type { MessageEvent } from '../events/bus.js';
 import type { ConnectionOptions } from '../users/presence.js';
+import { expectedError } from '../expected-errors.js';
 import { clientAddress } from '../security/client-address.js';
-import { rejectUpgrade, refusalOf, type Refusal } from '../transport/reject-upgrade.js';
+import { rejectUpgrade, refusalOf, type Refusal } from '../transport/http-refusal.js';
 import { authorizeLegacyUser, legacyToken } from './auth.js';
 import { createLegacySse } from './sse.js';
 import { createLegacyWebSockets } from './websocket.js';
@@ -58,7 +59,8 @@ export function createLegacyRealtime(app: App): LegacyRealtime {
   }
 
   function refusal(error: unknown): Refusal {
-    if (error instanceof AppError) return refusalOf(error);
+    const expected = expectedError(error);
+    if (expected) return refusalOf(expected);
     app.logger.error({ err: error }, 'legacy realtime admission failed');
     return { status: 500, detail: 'Internal Server Error', headers: {} };
   }
@@ -67,20 +69,8 @@ export function createLegacyRealtime(app: App): LegacyRealtime {
     handleUpgrade(request, socket, head) {
       const userId = webSocketUserId(request.url);
       if (userId === null) return false;
-      // Node leaves an upgraded socket without an error listener; a reset must not crash us.
-      const ignore = () => undefined;
-      socket.on('error', ignore);
-      const origin = request.headers.origin;
-      const { corsOrigins } = app.config;
-      const admitted =
-        origin && corsOrigins !== '*' && !corsOrigins.includes(origin)
-          ? Promise.reject(forbidden('Origin not allowed'))
-          : admit(request, userId);
-      admitted.then(
-        (session) => {
-          socket.off('error', ignore);
-          sockets.accept(request, socket, head, session);
-        },
+      admit(request, userId).then(
+        (session) => sockets.accept(request, socket, head, session),
         (error: unknown) => rejectUpgrade(socket, refusal(error)),
       );
       return true;

@@ -8,7 +8,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { z } from 'zod';
 import type { App } from '../app.js';
-import { AppError, badInput } from '../errors.js';
+import { badInput } from '../errors.js';
+import { expectedError } from '../expected-errors.js';
 import { sendMessage } from '../messages/service.js';
 import { broadcastJson } from '../rest/legacy-json.js';
 import { parseInput } from '../validation.js';
@@ -71,7 +72,8 @@ export function createLegacyWebSockets(app: App) {
       const scope = await authorizeLegacyUser(app, session.userId, session.token, session.clientIp);
       await sendMessage(scope, { chatId: frame.chat_id, content: frame.content });
     } catch (error) {
-      if (error instanceof AppError) return sendError(socket, error.message);
+      const expected = expectedError(error);
+      if (expected) return sendError(socket, expected.message);
       app.logger.error({ err: error }, 'legacy WebSocket send failed');
       sendError(socket, 'Internal Server Error');
     }

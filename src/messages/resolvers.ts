@@ -1,10 +1,7 @@
-import { filter, pipe } from 'graphql-yoga';
 import type { Resolvers } from '../generated/graphql.js';
 import type { MessageModel } from '../db/documents.js';
-import type { MessageEvent } from '../events/bus.js';
-import { renewLoaders, requireViewer, type GraphQLContext } from '../context.js';
-import { requireMembership } from '../chats/service.js';
-import { sendMessage } from './service.js';
+import { renewLoaders, type GraphQLContext } from '../context.js';
+import { cursorOf, followChat, sendMessage, type MessageAddedPayload } from './service.js';
 
 export const messagesResolvers: Resolvers = {
   Mutation: {
@@ -12,18 +9,10 @@ export const messagesResolvers: Resolvers = {
   },
   Subscription: {
     messageAdded: {
-      // Membership is checked before the stream starts and again for every event.
-      subscribe: async (_parent, args, ctx) => {
-        const viewer = requireViewer(ctx);
-        const chat = await requireMembership(ctx, args.chatId);
-        return pipe(
-          ctx.app.bus.chatMessages(chat.chat_id),
-          filter((event: MessageEvent) => event.participants.includes(viewer.user_id)),
-        );
-      },
-      resolve: (event: MessageEvent, _args: unknown, ctx: GraphQLContext): MessageModel => {
+      subscribe: (_parent, args, ctx) => followChat(ctx, args.chatId, args.after),
+      resolve: (event: MessageAddedPayload, _args: unknown, ctx: GraphQLContext): MessageModel => {
         renewLoaders(ctx);
-        return { ...event.message, sender: event.sender };
+        return event.sender ? { ...event.message, sender: event.sender } : event.message;
       },
     },
   },
@@ -31,6 +20,7 @@ export const messagesResolvers: Resolvers = {
     id: (message) => message.message_id,
     createdAt: (message) => message.timestamp,
     clientMessageId: (message) => message.client_message_id ?? null,
+    cursor: (message) => cursorOf(message),
     isOwn: (message, _args, ctx) => ctx.viewer?.user_id === message.sender_id,
     sender: async (message, _args, ctx) => {
       const sender = message.sender ?? (await ctx.loaders.users.load(message.sender_id));

@@ -1,7 +1,9 @@
 /** Sending messages (stored, then broadcast) and reading a chat's history page by page. */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { filter, pipe, Repeater } from 'graphql-yoga';
 import { toPublicUser, type MessageModel } from '../db/documents.js';
+import type { MessageEvent } from '../events/bus.js';
 import type { MessageDoc } from '../db/documents.js';
 import { isDuplicateKeyError } from '../db/mongo.js';
 import { badInput } from '../errors.js';
@@ -90,7 +92,7 @@ const toPosition = (cursor: string, field: string): TimelinePosition => {
   const [time, messageId] = decodeCursor(messageCursor, cursor, field);
   return { timestamp: new Date(time), messageId };
 };
-const cursorOf = (message: MessageDoc) =>
+export const cursorOf = (message: MessageDoc) =>
   encodeCursor([message.timestamp.getTime(), message.message_id]);
 
 export interface MessagePageArgs {
@@ -165,4 +167,66 @@ export async function listRecentMessages(
     MAX_HISTORY,
   );
   return page.edges.map((edge) => edge.node);
+}
+
+/** A new message for a subscriber: live events carry the sender and participants along. */
+export type MessageAddedPayload = Pick<MessageEvent, 'message'> & Partial<MessageEvent>;
+
+const CATCH_UP_PAGE = 100;
+
+/**
+ * The messages of one chat as they arrive. With `after`, first every message stored after that
+ * position (paged from the database), then live ones; live events that arrive meanwhile wait,
+ * and none is delivered twice. Membership is checked now and again for every live event.
+ */
+export async function followChat(
+  scope: RequestScope,
+  chatId: string,
+  after?: string | null,
+): Promise<AsyncIterable<MessageAddedPayload>> {
+  const viewer = requireViewer(scope);
+  const chat = await requireMembership(scope, chatId);
+  const from = after ? toPosition(after, 'after') : null;
+  const live = pipe(
+    scope.app.bus.chatMessages(chat.chat_id),
+    filter((event: MessageEvent) => event.participants.includes(viewer.user_id)),
+  );
+  if (!from) return live;
+
+  return new Repeater<MessageAddedPayload>(async (push, stop) => {
+    const events = live[Symbol.asyncIterator]();
+    const replayed = new Set<string>();
+    let backlog: MessageEvent[] | null = [];
+    const deliver = (event: MessageAddedPayload) =>
+      replayed.has(event.message.message_id) ? undefined : push(event);
+    // The first next() subscribes: it runs before the database is read, so nothing falls between.
+    const pumped = (async () => {
+      for (let next = await events.next(); !next.done; next = await events.next()) {
+        if (backlog) backlog.push(next.value);
+        else await deliver(next.value);
+      }
+    })();
+    let position = from;
+    for (;;) {
+      const page = await findTimelineSlice(
+        scope.app.db,
+        chat.chat_id,
+        { after: position },
+        'oldest',
+        CATCH_UP_PAGE,
+      );
+      for (const message of page) {
+        await push({ message });
+        replayed.add(message.message_id);
+      }
+      const last = page.at(-1);
+      if (page.length < CATCH_UP_PAGE || !last) break;
+      position = { timestamp: last.timestamp, messageId: last.message_id };
+    }
+    for (const event of backlog) await deliver(event);
+    backlog = null;
+    await stop;
+    await events.return?.();
+    await pumped;
+  });
 }

@@ -9,8 +9,8 @@ import type {
   FastifyRequest,
   FastifySchemaValidationError,
 } from 'fastify';
-import { AppError, HTTP_STATUS } from '../errors.js';
-import { RateLimitedError } from '../security/rate-limits.js';
+import { expectedError } from '../expected-errors.js';
+import { refusalOf } from '../transport/http-refusal.js';
 import { ValidationError } from '../validation.js';
 
 const PARTS: Record<string, string> = {
@@ -115,11 +115,10 @@ export function restErrorHandler(
       request.body ?? null,
     );
   }
-  if (error instanceof AppError) {
-    if (error.code === 'UNAUTHENTICATED') void reply.header('www-authenticate', 'Bearer');
-    if (error instanceof RateLimitedError)
-      void reply.header('retry-after', error.retryAfterSeconds);
-    return reply.code(HTTP_STATUS[error.code]).send({ detail: error.message });
+  const expected = expectedError(error);
+  if (expected) {
+    const { status, detail, headers } = refusalOf(expected);
+    return reply.code(status).headers(headers).send({ detail });
   }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) return reply.code(status).send({ detail: error.message });

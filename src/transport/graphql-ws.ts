@@ -27,6 +27,10 @@ function headerOf(headers: unknown, name: string): string | undefined {
   return undefined;
 }
 
+/** A subscriber this far behind is cut off rather than allowed to grow the server's memory. */
+const SLOW_CONSUMER_BYTES = 4 * 1024 * 1024;
+const MAX_OPERATIONS_PER_SOCKET = 100;
+
 interface EnvelopedArgs extends ExecutionArgs {
   rootValue: {
     execute: (args: ExecutionArgs) => unknown;
@@ -66,6 +70,13 @@ export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: 
         }
       },
       onSubscribe: async (ctx, _id, payload) => {
+        if (Object.keys(ctx.subscriptions).length >= MAX_OPERATIONS_PER_SOCKET) {
+          return [
+            new GraphQLError(`At most ${MAX_OPERATIONS_PER_SOCKET} operations per connection`, {
+              extensions: { code: 'RATE_LIMITED' },
+            }),
+          ];
+        }
         const authorization =
           headerOf(payload.extensions?.headers, 'authorization') ??
           headerOf(ctx.connectionParams, 'authorization');
@@ -95,6 +106,10 @@ export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: 
           rootValue: { execute, subscribe },
         };
         return args;
+      },
+      onNext: (ctx) => {
+        const { socket } = ctx.extra;
+        if (socket.bufferedAmount > SLOW_CONSUMER_BYTES) socket.close(1008, 'slow consumer');
       },
       onClose: (ctx) => {
         const held = presenceBySocket.get(ctx.extra.socket);

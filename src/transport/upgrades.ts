@@ -1,0 +1,45 @@
+/**
+ * Routes WebSocket upgrades on the one port: the legacy `/ws/{user_id}`, graphql-ws on the GraphQL
+ * path, nothing else. The Origin is checked here for both (cross-site WebSocket hijacking: a page
+ * on another site must not open a socket with the user's credentials).
+ */
+import type { Server } from 'node:http';
+import type { WebSocketServer } from 'ws';
+import type { App } from '../app.js';
+import { forbidden, notFound } from '../errors.js';
+import { expectedError } from '../expected-errors.js';
+import type { LegacyRealtime } from '../legacy/realtime.js';
+import { clientAddress } from '../security/client-address.js';
+import { refusalOf, rejectUpgrade } from './http-refusal.js';
+
+export function routeUpgrades(
+  app: App,
+  server: Server,
+  routes: { legacy: LegacyRealtime; graphqlPath: string; graphql: WebSocketServer },
+): void {
+  server.on('upgrade', (request, socket, head) => {
+    // Node leaves an upgrading socket without an error listener; a reset must not crash us.
+    socket.on('error', () => undefined);
+    const { corsOrigins } = app.config;
+    const origin = request.headers.origin;
+    if (origin && corsOrigins !== '*' && !corsOrigins.includes(origin)) {
+      return rejectUpgrade(socket, refusalOf(forbidden('Origin not allowed')));
+    }
+    if (routes.legacy.handleUpgrade(request, socket, head)) return;
+    if (new URL(request.url ?? '/', 'http://localhost').pathname !== routes.graphqlPath) {
+      return rejectUpgrade(socket, refusalOf(notFound('Not Found')));
+    }
+    app.rateLimits.consume('connectionsPerIp', clientAddress(request, app.config.trustProxy)).then(
+      () =>
+        routes.graphql.handleUpgrade(request, socket, head, (ws) => {
+          routes.graphql.emit('connection', ws, request);
+        }),
+      (error: unknown) => {
+        const expected = expectedError(error);
+        if (expected) return rejectUpgrade(socket, refusalOf(expected));
+        app.logger.error({ err: error }, 'WebSocket upgrade failed');
+        rejectUpgrade(socket, { status: 500, detail: 'Internal Server Error', headers: {} });
+      },
+    );
+  });
+}
