@@ -11,6 +11,7 @@ import { isReachable } from './db/mongo.js';
 import { createLegacyRealtime } from './legacy/realtime.js';
 import { restRoutes } from './rest/routes.js';
 import { attachGraphQLWebSocket } from './transport/graphql-ws.js';
+import { trackLiveSubscriptions } from './transport/live-subscriptions.js';
 import { routeUpgrades } from './transport/upgrades.js';
 import { createGraphQLServer, GRAPHQL_PATH } from './yoga.js';
 
@@ -30,7 +31,8 @@ export function createServer(app: App): Server {
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: app.config.trustProxy,
   });
-  const yoga = createGraphQLServer(app);
+  const liveSubscriptions = trackLiveSubscriptions(app.presence);
+  const yoga = createGraphQLServer(app, [liveSubscriptions.plugin]);
 
   const { corsOrigins } = app.config;
   void http.register(cors, {
@@ -105,11 +107,20 @@ export function createServer(app: App): Server {
       const address = http.server.address();
       return typeof address === 'object' && address ? address.port : app.config.port;
     },
+    /**
+     * Graceful stop: streams and sockets end (WebSockets with 1001 "going away", so clients
+     * reconnect elsewhere), requests in flight finish, then the server stops listening.
+     */
     async close() {
+      liveSubscriptions.endAll();
       for (const client of graphqlSockets.clients) client.close(1001, 'Server shutting down');
-      await graphqlWs.dispose();
-      await legacyRealtime.close();
-      await http.close();
+      // Keep-alive connections that go idle once their stream or request ends are closed too.
+      const idleSweep = setInterval(() => http.server.closeIdleConnections(), 100);
+      try {
+        await Promise.all([graphqlWs.dispose(), legacyRealtime.close(), http.close()]);
+      } finally {
+        clearInterval(idleSweep);
+      }
       await app.presence.settled();
     },
   };

@@ -1,6 +1,6 @@
 /** The GraphQL engine: schema, context, error masking and the playground, composed in one place. */
 import { GraphQLError } from 'graphql';
-import { createYoga, maskError, type YogaInitialContext } from 'graphql-yoga';
+import { createYoga, maskError, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { App } from './app.js';
 import { createScope, type GraphQLContext, type RequestScope } from './context.js';
@@ -8,7 +8,6 @@ import { expectedError } from './expected-errors.js';
 import { schema } from './schema.js';
 import { RateLimitedError } from './security/rate-limits.js';
 import { graphqlLimits } from './security/graphql-limits.js';
-import { usePresence } from './users/presence-plugin.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -36,7 +35,7 @@ function toClientError(error: unknown, message: string): Error {
   return maskError(error, message, false);
 }
 
-export function createGraphQLServer(app: App) {
+export function createGraphQLServer(app: App, plugins: Plugin<RequestScope>[] = []) {
   const yoga = createYoga<TransportContext & Partial<YogaInitialContext>, RequestScope>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -45,7 +44,7 @@ export function createGraphQLServer(app: App) {
     landingPage: false,
     graphiql: { subscriptionsProtocol: 'WS', title: 'ZeroHour Chat GraphQL' },
     renderGraphiQL,
-    plugins: [...graphqlLimits(app.config), usePresence(app.presence)],
+    plugins: [...graphqlLimits(app.config), ...plugins],
     maskedErrors: {
       maskError: (error, message) => {
         const clientError = toClientError(error, message);
