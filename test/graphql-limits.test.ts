@@ -36,6 +36,19 @@ describe('in development', () => {
     expect(huge.errors?.[0]?.message).toMatch(/token/i);
   });
 
+  it('refuses a cross-site simple POST (CSRF) but serves JSON POSTs and GET queries', async () => {
+    const simple = await fetch(server.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ query: 'mutation { logout }' }),
+    });
+    expect(simple.status).toBe(403);
+    expect(JSON.stringify(await simple.json())).toContain('CSRF');
+    const get = await fetch(`${server.graphqlUrl}?query=${encodeURIComponent('{ __typename }')}`);
+    expect(get.status).toBe(200);
+    expect(await get.json()).toEqual({ data: { __typename: 'Query' } });
+  });
+
   it('allows introspection and suggests field names', async () => {
     const introspection = await server.gql('{ __schema { queryType { name } } }');
     expect(introspection.data).toEqual({ __schema: { queryType: { name: 'Query' } } });

@@ -1,11 +1,12 @@
 /**
  * Limits on what one GraphQL document may ask for, applied at validation on every transport
- * (HTTP, SSE and graphql-ws all validate through Yoga's envelop).
+ * (HTTP, SSE and graphql-ws all validate through Yoga's envelop), and CSRF prevention.
  */
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import type { GraphQLArmorCallbackConfiguration } from '@escape.tech/graphql-armor-types';
 import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import type { Config } from '../config.js';
 
 const withCode = (error: GraphQLError, code: string) =>
@@ -22,9 +23,23 @@ const reportAsValidationError: GraphQLArmorCallbackConfiguration = {
   onReject: [(context, error) => context?.reportError(error)],
 };
 
+/**
+ * A POST that a browser sends cross-site without a preflight (form or text body) must carry the
+ * `x-graphql-yoga-csrf` header. GET stays open: it runs queries only (mutations over GET are
+ * refused), which the GraphQL-over-HTTP spec requires and which change nothing.
+ */
+function csrfPrevention(): Plugin {
+  const { onRequestParse } = useCSRFPrevention();
+  return {
+    onRequestParse: (payload) =>
+      payload.request.method === 'GET' ? undefined : onRequestParse?.(payload),
+  };
+}
+
 export function graphqlLimits(config: Config): Plugin[] {
   const production = config.env === 'production';
   return [
+    csrfPrevention(),
     EnvelopArmorPlugin({
       maxDepth: { n: 10, ignoreIntrospection: true, ...reportAsValidationError },
       costLimit: { maxCost: 5000, ignoreIntrospection: true, ...reportAsValidationError },
