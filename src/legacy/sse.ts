@@ -4,13 +4,13 @@
  * Last-Event-ID gets what it missed.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import type { App } from '../app.js';
 import { findChatsOf } from '../chats/repository.js';
-import { toPublicUser, type MessageDoc } from '../db/documents.js';
+import { toPublicUser } from '../db/documents.js';
 import type { MessageEvent } from '../events/bus.js';
 import { createLoaders } from '../loaders.js';
-import { decodeCursor, encodeCursor } from '../pagination.js';
+import { findInboxAfter, type TimelinePosition } from '../messages/repository.js';
+import { cursorOf, toPosition } from '../messages/service.js';
 import { sseMessageJson } from '../rest/legacy-json.js';
 import type { LegacySession } from './realtime.js';
 
@@ -18,13 +18,6 @@ import type { LegacySession } from './realtime.js';
 const SLOW_CONSUMER_BYTES = 4 * 1024 * 1024;
 const REPLAY_LIMIT = 1000;
 const CLOSE_GRACE_MS = 2000;
-
-const cursorSchema = z.tuple([z.number().int(), z.string()]);
-
-interface Position {
-  timestamp: Date;
-  messageId: string;
-}
 
 export function createLegacySse(app: App) {
   /** Ends a stream for shutdown, resolving once it is closed. */
@@ -114,45 +107,29 @@ export function createLegacySse(app: App) {
   };
 }
 
-const cursorOf = (message: MessageDoc) =>
-  encodeCursor([message.timestamp.getTime(), message.message_id]);
-
 /** From the Last-Event-ID header, or `lastEventId` in the query; an id not ours means none. */
-function replayPosition(request: FastifyRequest): Position | null {
+function replayPosition(request: FastifyRequest): TimelinePosition | null {
   const header = request.headers['last-event-id'];
   const cursor =
     (typeof header === 'string' && header) ||
     new URL(request.url, 'http://localhost').searchParams.get('lastEventId');
   if (!cursor) return null;
   try {
-    const [time, messageId] = decodeCursor(cursorSchema, cursor, 'Last-Event-ID');
-    return { timestamp: new Date(time), messageId };
+    return toPosition(cursor, 'Last-Event-ID');
   } catch {
     return null;
   }
 }
 
 /** The user's messages after `after`, across all their chats, oldest first. */
-async function missedSince(app: App, userId: string, after: Position): Promise<MessageEvent[]> {
+async function missedSince(
+  app: App,
+  userId: string,
+  after: TimelinePosition,
+): Promise<MessageEvent[]> {
   const chats = await findChatsOf(app.db, userId);
   const participantsOf = new Map(chats.map((chat) => [chat.chat_id, chat.participants]));
-  const messages = await app.db.messages
-    .find(
-      {
-        chat_id: { $in: [...participantsOf.keys()] },
-        $or: [
-          { timestamp: { $gt: after.timestamp } },
-          { timestamp: after.timestamp, message_id: { $gt: after.messageId } },
-        ],
-      },
-      {
-        sort: { timestamp: 1, message_id: 1 },
-        limit: REPLAY_LIMIT,
-        batchSize: REPLAY_LIMIT,
-        projection: { _id: 0 },
-      },
-    )
-    .toArray();
+  const messages = await findInboxAfter(app.db, [...participantsOf.keys()], after, REPLAY_LIMIT);
   const { users } = createLoaders(app.db, app.batchLoads);
   const senders = await Promise.all(messages.map((message) => users.load(message.sender_id)));
   return messages.flatMap((message, index) => {

@@ -35,7 +35,7 @@ export interface TimelinePosition {
   messageId: string;
 }
 
-const afterPosition = (p: TimelinePosition): Filter<MessageDoc> => ({
+export const afterPosition = (p: TimelinePosition): Filter<MessageDoc> => ({
   $or: [
     { timestamp: { $gt: p.timestamp } },
     { timestamp: p.timestamp, message_id: { $gt: p.messageId } },
@@ -71,5 +71,26 @@ export function findTimelineSlice(
       singleBatch: true,
       projection: { _id: 0 },
     })
+    .toArray();
+}
+
+/** Up to `limit` messages of any of `chatIds` after `after`, oldest first (a user's inbox). */
+export function findInboxAfter(
+  { messages }: Database,
+  chatIds: string[],
+  after: TimelinePosition,
+  limit: number,
+): Promise<MessageDoc[]> {
+  return messages
+    .find(
+      { chat_id: { $in: chatIds }, ...afterPosition(after) },
+      {
+        sort: { timestamp: 1, message_id: 1 },
+        limit,
+        batchSize: limit,
+        singleBatch: true,
+        projection: { _id: 0 },
+      },
+    )
     .toArray();
 }

@@ -88,7 +88,7 @@ export async function sendMessage(
 }
 
 const messageCursor = z.tuple([z.number().int(), z.string()]);
-const toPosition = (cursor: string, field: string): TimelinePosition => {
+export const toPosition = (cursor: string, field: string): TimelinePosition => {
   const [time, messageId] = decodeCursor(messageCursor, cursor, field);
   return { timestamp: new Date(time), messageId };
 };
