@@ -21,12 +21,13 @@ import {
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { getMainDefinition, relayStylePagination } from '@apollo/client/utilities';
 import { createClient, type Client } from 'graphql-ws';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { cleanupAfterEach, DEFAULT_WAIT_MS, sleep, waitFor } from './support/wait.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { registrationInput, sendMessage, type TestUser } from './support/users.js';
 
-const TIMEOUT = 5000;
+const TIMEOUT = DEFAULT_WAIT_MS;
 
 let server: TestServer;
 beforeAll(async () => {
@@ -34,33 +35,7 @@ beforeAll(async () => {
 });
 afterAll(() => server?.stop());
 
-/** Stops every client and subscription a test started, whether it passed or not. */
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) {
-    try {
-      await cleanup();
-    } catch {
-      // Already stopped.
-    }
-  }
-});
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor<T>(
-  check: () => T | Promise<T>,
-  what: string,
-  timeout = TIMEOUT,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const cleanups = cleanupAfterEach();
 
 // ---------------------------------------------------------------------------------------------
 // Operations, typed as an app would type them

@@ -2,10 +2,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { SignJWT } from 'jose';
+import { DEFAULT_WAIT_MS, sleep, withTimeout } from './support/wait.js';
 import { startTestServer, TEST_SECRET, type TestServer } from './support/server.js';
 import { createChat, registerUser, sendMessage, type TestUser } from './support/users.js';
 
-const WAIT_MS = 5000;
+const WAIT_MS = DEFAULT_WAIT_MS;
 const KEEPALIVE_SECONDS = 0.2;
 const APP_ORIGIN = 'http://app.example';
 
@@ -52,16 +53,6 @@ const openClients = new Set<Listener>();
 afterEach(async () => {
   await Promise.all([...openClients].map((client) => client.close()));
 });
-
-function withTimeout<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // --- WebSocket -------------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 /** A subscriber that drops and reconnects with `after` gets every message sent meanwhile, once. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { sleep, waitFor } from './support/wait.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { createChat, registerUser, sendMessage, type TestUser } from './support/users.js';
 
@@ -52,21 +53,13 @@ function follow(after: string | null) {
   return { received, errors, stop: () => (stop(), client.dispose()) };
 }
 
-async function until(check: () => boolean, what: string, ms = 5000) {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 it('replays what was missed, then continues live, with no gaps and no repeats', async () => {
   const first = follow(null);
   // Probe until the live subscription is in place.
   let probe = 0;
   while (first.received.length === 0 && probe < 50) {
     await sendMessage(server, alice, chatId, `probe ${probe++}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
   const lastSeen = first.received.at(-1)!;
   await first.stop();
@@ -80,9 +73,9 @@ it('replays what was missed, then continues live, with no gaps and no repeats', 
   const during = await Promise.all(
     Array.from({ length: 10 }, (_, index) => sendMessage(server, alice, chatId, `during ${index}`)),
   );
-  await until(() => second.received.length >= missed.length + during.length, 'catch-up', 15_000);
+  await waitFor(() => second.received.length >= missed.length + during.length, 'catch-up', 15_000);
   const live = await sendMessage(server, alice, chatId, 'live after catch-up');
-  await until(() => second.received.some((message) => message.id === live), 'live message');
+  await waitFor(() => second.received.some((message) => message.id === live), 'live message');
 
   const ids = second.received.map((message) => message.id);
   expect(new Set(ids).size).toBe(ids.length);
@@ -94,7 +87,7 @@ it('replays what was missed, then continues live, with no gaps and no repeats', 
 
 it('refuses a malformed cursor with BAD_USER_INPUT', async () => {
   const subscription = follow('not-a-cursor');
-  await until(() => subscription.errors.length > 0, 'error');
+  await waitFor(() => subscription.errors.length > 0, 'error');
   expect(JSON.stringify(subscription.errors)).toContain('BAD_USER_INPUT');
   await subscription.stop();
 });

@@ -2,6 +2,7 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { withTimeout } from './support/wait.js';
 import { startTestServer, TEST_SECRET, type TestServer } from './support/server.js';
 import { createChat, registerUser, type TestUser } from './support/users.js';
 
@@ -29,14 +30,6 @@ async function openSocket(token: string) {
   return { socket, closed };
 }
 
-const within = <T>(promise: Promise<T>, ms = 5000) =>
-  Promise.race([
-    promise,
-    new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms),
-    ),
-  ]);
-
 const tokenExpiringIn = (user: TestUser, seconds: number) =>
   new SignJWT({ tv: 0 })
     .setProtectedHeader({ alg: 'HS256' })
@@ -52,8 +45,11 @@ it('logout closes every graphql-ws socket of the user with 4403', async () => {
   const bystander = await openSocket(other.token);
 
   await server.gql('mutation { logout }', {}, user.token);
-  expect(await within(first.closed)).toEqual({ code: 4403, reason: 'Token revoked' });
-  expect(await within(second.closed)).toEqual({ code: 4403, reason: 'Token revoked' });
+  expect(await withTimeout(first.closed, 'close')).toEqual({ code: 4403, reason: 'Token revoked' });
+  expect(await withTimeout(second.closed, 'close')).toEqual({
+    code: 4403,
+    reason: 'Token revoked',
+  });
   expect(bystander.socket.readyState).toBe(WebSocket.OPEN);
   bystander.socket.close();
 });
@@ -61,7 +57,10 @@ it('logout closes every graphql-ws socket of the user with 4403', async () => {
 it('a socket whose token expires is closed with 4403', async () => {
   const user = await registerUser(server);
   const { closed } = await openSocket(await tokenExpiringIn(user, 2));
-  expect(await within(closed)).toEqual({ code: 4403, reason: 'Token expired' });
+  expect(await withTimeout(closed, 'close at expiry')).toEqual({
+    code: 4403,
+    reason: 'Token expired',
+  });
 });
 
 it('account recovery ends a running SSE subscription', async () => {
@@ -91,5 +90,5 @@ it('account recovery ends a running SSE subscription', async () => {
     { u: user.username, p: user.securityPhrase },
   );
   expect(recovery.errors).toBeUndefined();
-  await within(drained);
+  await withTimeout(drained, 'stream end');
 });

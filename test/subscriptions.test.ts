@@ -7,13 +7,14 @@
  */
 import type { FormattedExecutionResult } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { legacyToken } from './support/legacy.js';
+import { cleanupAfterEach, DEFAULT_WAIT_MS, sleep, waitFor } from './support/wait.js';
 import { startTestServer, TEST_SECRET, type TestServer } from './support/server.js';
 import { createChat, registerUser, SEND, sendMessage, type TestUser } from './support/users.js';
 
-const TIMEOUT = 5000;
+const TIMEOUT = DEFAULT_WAIT_MS;
 /** How long to keep listening for something that must not arrive. */
 const GRACE = 300;
 
@@ -66,34 +67,7 @@ beforeAll(async () => {
 });
 afterAll(() => server?.stop());
 
-/** Closes every client, socket and stream a test opened, whether it passed or not. */
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) {
-    try {
-      await cleanup();
-    } catch {
-      // Already closed.
-    }
-  }
-});
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `check` until it returns something truthy; fails after `timeout` ms. */
-async function waitFor<T>(
-  check: () => T | Promise<T>,
-  what: string,
-  timeout = TIMEOUT,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const cleanups = cleanupAfterEach();
 
 const bearer = (user: TestUser) => `Bearer ${user.token}`;
 
