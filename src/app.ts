@@ -1,7 +1,12 @@
 import type { Logger } from 'pino';
+import { createPresenceLeases } from './cluster/presence-leases.js';
 import type { Config } from './config.js';
 import type { Database } from './db/mongo.js';
 import { createEventBus, type EventBus } from './events/bus.js';
+import { createClusterEventTarget } from './events/cluster-target.js';
+import { storedSince } from './events/read-back.js';
+import { connectRedis } from './events/redis.js';
+import { AppError } from './errors.js';
 import { createRateLimits, type RateLimits } from './security/rate-limits.js';
 import { createPresence, type Presence } from './users/presence.js';
 
@@ -15,17 +20,56 @@ export interface App {
   rateLimits: RateLimits;
   /** Benchmark switch: DataLoaders without batching, to show the N+1 they prevent. */
   batchLoads: boolean;
+  /** Stops background work and closes the Redis connections (after the server has closed). */
+  close(): Promise<void>;
 }
 
-export function createApp(config: Config, db: Database, logger: Logger): App {
-  const bus = createEventBus();
+/**
+ * Shared limits cannot be checked while Redis is away: the action is refused as unavailable
+ * (fail closed), rather than allowed unlimited or failed as an unexpected error.
+ */
+function unavailableWithoutStore(limits: RateLimits): RateLimits {
+  return {
+    consume: (name, key) =>
+      limits.consume(name, key).catch((error: unknown) => {
+        if (error instanceof AppError) throw error;
+        throw new AppError('SERVICE_UNAVAILABLE', 'Temporarily unavailable; try again shortly');
+      }),
+  };
+}
+
+/** One instance alone, or with REDIS_URL one of several sharing events, presence and limits. */
+export async function createApp(config: Config, db: Database, logger: Logger): Promise<App> {
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl, logger) : null;
+  const bus = createEventBus(
+    redis
+      ? createClusterEventTarget({
+          publisher: redis.publisher,
+          subscriber: redis.subscriber,
+          logger,
+          missed: (since, topics) => storedSince(db, logger, since, topics),
+        })
+      : undefined,
+  );
+  const presence = createPresence(
+    db,
+    bus,
+    logger,
+    redis ? createPresenceLeases(redis.commands, config.presenceLeaseSeconds) : undefined,
+  );
   return {
     config,
     db,
     bus,
-    presence: createPresence(db, bus, logger),
-    rateLimits: createRateLimits(config),
+    presence,
+    rateLimits: redis
+      ? unavailableWithoutStore(createRateLimits(config, redis.commands))
+      : createRateLimits(config),
     logger,
     batchLoads: true,
+    async close() {
+      await presence.stop();
+      await redis?.close();
+    },
   };
 }

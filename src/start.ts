@@ -4,13 +4,13 @@ import type { Logger } from 'pino';
 import { createApp, type App } from './app.js';
 import type { Config } from './config.js';
 import { startFerretdb, type RunningFerretdb } from './db/ferretdb.js';
-import { connectDatabase } from './db/mongo.js';
+import { connectDatabase, type Database } from './db/mongo.js';
 import { createServer } from './server.js';
 
 export interface RunningService {
   app: App;
   port: number;
-  /** Stops accepting, closes sockets and the database connection, stops an embedded database. */
+  /** Stops accepting, closes sockets, Redis and the database connection, stops an embedded database. */
   stop(): Promise<void>;
 }
 
@@ -36,9 +36,16 @@ export async function startService(
     });
     mongoUrl = embedded.url;
   }
+  let db: Database | undefined;
+  let app: App | undefined;
+  const release = async () => {
+    await app?.close();
+    await db?.client.close();
+    await embedded?.stop();
+  };
   try {
-    const db = await connectDatabase(mongoUrl, config.dbName, clientOptions);
-    const app = createApp(config, db, logger);
+    db = await connectDatabase(mongoUrl, config.dbName, clientOptions);
+    app = await createApp(config, db, logger);
     const server = createServer(app);
     const port = await server.listen();
     return {
@@ -46,12 +53,11 @@ export async function startService(
       port,
       async stop() {
         await server.close();
-        await db.client.close();
-        await embedded?.stop();
+        await release();
       },
     };
   } catch (error) {
-    await embedded?.stop();
+    await release();
     throw error;
   }
 }

@@ -3,9 +3,12 @@
  * channel (GraphQL `messageAdded`) and on each participant's inbox (the legacy per-user streams),
  * presence changes on one channel. Payloads carry everything a subscriber needs, so delivering
  * an event costs no database read. Revocations (logout, recovery) end live connections.
+ *
+ * The event target decides the reach: in-process by default, every instance with Redis
+ * (`./cluster-target.ts`).
  */
 import { setMaxListeners } from 'node:events';
-import { createPubSub } from 'graphql-yoga';
+import { createPubSub, type PubSubEventTarget } from 'graphql-yoga';
 import type { MessageDoc, PublicUser } from '../db/documents.js';
 
 export interface MessageEvent {
@@ -30,11 +33,38 @@ type Channels = {
   revoked: [event: RevocationEvent];
 };
 
-export function createEventBus() {
+// Topic names as createPubSub builds them: `${channel}:${id}`.
+const CHAT_TOPIC = 'chat:message:';
+const INBOX_TOPIC = 'user:message:';
+
+/** The topics a message goes out on: its chat's and each participant's inbox. */
+export const messageTopics = (event: MessageEvent): string[] => [
+  CHAT_TOPIC + event.message.chat_id,
+  ...event.participants.map((userId) => INBOX_TOPIC + userId),
+];
+
+/** The chats and inboxes that some of `topics` follow. */
+export function followedBy(topics: Iterable<string>): { chatIds: string[]; userIds: string[] } {
+  const chatIds: string[] = [];
+  const userIds: string[] = [];
+  for (const topic of topics) {
+    if (topic.startsWith(CHAT_TOPIC)) chatIds.push(topic.slice(CHAT_TOPIC.length));
+    else if (topic.startsWith(INBOX_TOPIC)) userIds.push(topic.slice(INBOX_TOPIC.length));
+  }
+  return { chatIds, userIds };
+}
+
+export function localEventTarget(): EventTarget {
   const eventTarget = new EventTarget();
   // Every connection listens on its user's and chat's topics: thousands of listeners are normal.
   setMaxListeners(0, eventTarget);
-  const pubSub = createPubSub<Channels>({ eventTarget });
+  return eventTarget;
+}
+
+export function createEventBus(eventTarget: EventTarget = localEventTarget()) {
+  const pubSub = createPubSub<Channels>({
+    eventTarget: eventTarget as PubSubEventTarget<Channels>,
+  });
   return {
     publishMessage(event: MessageEvent) {
       pubSub.publish('chat:message', event.message.chat_id, event);

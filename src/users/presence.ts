@@ -1,12 +1,17 @@
 /**
  * Live connections and online status. A user is online while at least one live connection of
- * theirs exists on this server (GraphQL WebSocket or SSE subscription, legacy WebSocket or SSE
- * stream), or since their last login until their last connection closes or they log out.
+ * theirs exists (GraphQL WebSocket or SSE subscription, legacy WebSocket or SSE stream), or since
+ * their last login until their last connection closes or they log out.
+ *
+ * One instance decides alone. With leases (Redis, several instances) "exists" means on any
+ * instance: the leases decide, and each decision's number orders the database writes, so the
+ * stored status is the latest decision whichever instance writes last.
  *
  * A connection authenticated by a token also ends when that token expires, or when the user's
  * tokens are revoked (logout, account recovery) on any server sharing the event bus.
  */
 import type { Logger } from 'pino';
+import type { Decision, PresenceLeases } from '../cluster/presence-leases.js';
 import type { Database } from '../db/mongo.js';
 import { toPublicUser } from '../db/documents.js';
 import type { EventBus } from '../events/bus.js';
@@ -33,35 +38,98 @@ function atExpiry(expiresAt: number, expire: () => void): () => void {
   return () => clearTimeout(timer);
 }
 
-export function createPresence(db: Database, bus: EventBus, logger: Logger) {
-  const liveConnections = new Map<string, Set<ConnectionOptions>>();
-  /** Writes per user run one after another, so the last state written is the current one. */
-  const pendingWrites = new Map<string, Promise<void>>();
+/** Rounds of correcting a write that a later decision overtook, before leaving it to the next one. */
+const MAX_CORRECTIONS = 5;
 
-  async function write(userId: string, online: boolean): Promise<void> {
+export function createPresence(
+  db: Database,
+  bus: EventBus,
+  logger: Logger,
+  leases?: PresenceLeases,
+) {
+  const liveConnections = new Map<string, Set<ConnectionOptions>>();
+  /** Status writes under way (for settled()). */
+  const pending = new Set<Promise<void>>();
+  /** Writes per user run one after another here: the last one written is the latest decided. */
+  const queues = new Map<string, Promise<void>>();
+
+  /** Stores the status and announces a change; with `seq`, unless a later decision is stored. */
+  async function write(userId: string, online: boolean, seq?: number): Promise<void> {
+    const later = [{ presence_seq: { $exists: false } }, { presence_seq: { $lt: seq } }];
     // No projection: FerretDB does not implement one on findAndModify.
     const before = await db.users.findOneAndUpdate(
-      { user_id: userId },
-      { $set: { is_online: online } },
+      seq === undefined ? { user_id: userId } : { user_id: userId, $or: later },
+      {
+        $set: seq === undefined ? { is_online: online } : { is_online: online, presence_seq: seq },
+      },
     );
     if (before && (before.is_online ?? false) !== online) {
       bus.publishPresence({ user: toPublicUser({ ...before, is_online: online }) });
     }
   }
 
-  function enqueue(userId: string, decide: () => boolean): Promise<void> {
-    const previous = pendingWrites.get(userId) ?? Promise.resolve();
-    const next = previous
-      .then(() => write(userId, decide()))
-      .catch((error: unknown) => logger.warn({ err: error, userId }, 'presence update failed'));
-    pendingWrites.set(userId, next);
+  /**
+   * Stores a decision, then any later one: another instance's write of it may have come first
+   * and been overwritten (MongoDB refuses the older write by its number; FerretDB's
+   * findAndModify is not atomic and does not).
+   */
+  async function apply(decision: Decision): Promise<void> {
+    let current = decision;
+    for (let round = 0; round < MAX_CORRECTIONS; round += 1) {
+      await write(current.userId, current.online, current.seq);
+      const latest = await leases?.latest(current.userId);
+      if (!latest || latest.seq <= current.seq) return;
+      current = latest;
+    }
+  }
+
+  function track(work: Promise<unknown>, userId?: string): Promise<void> {
+    const done = work.then(
+      () => undefined,
+      (error: unknown) => logger.warn({ err: error, userId }, 'presence update failed'),
+    );
+    pending.add(done);
+    void done.finally(() => pending.delete(done));
+    return done;
+  }
+
+  function enqueue(userId: string, work: () => Promise<void>): Promise<void> {
+    const next = track((queues.get(userId) ?? Promise.resolve()).then(work), userId);
+    queues.set(userId, next);
     void next.finally(() => {
-      if (pendingWrites.get(userId) === next) pendingWrites.delete(userId);
+      if (queues.get(userId) === next) queues.delete(userId);
     });
     return next;
   }
 
+  /** Decisions arrive in the order they were made here, and are written in that order. */
+  const applyAll = (decided: Decision[]) =>
+    Promise.all(decided.map((decision) => enqueue(decision.userId, () => apply(decision))));
+
+  const settled = () => Promise.all([...pending]).then(() => undefined);
+
   const isConnected = (userId: string) => (liveConnections.get(userId)?.size ?? 0) > 0;
+  const writeConnected = (userId: string) =>
+    enqueue(userId, () => write(userId, isConnected(userId)));
+
+  /** The first live connection here: online. */
+  const connected = (userId: string) =>
+    leases ? track(leases.renew([userId]).then(applyAll), userId) : writeConnected(userId);
+  /** The last live connection here closed: offline unless connected elsewhere. */
+  const disconnected = (userId: string) =>
+    leases
+      ? track(
+          leases.release(userId).then((decision) => decision && applyAll([decision])),
+          userId,
+        )
+      : writeConnected(userId);
+  const set = (userId: string, online: boolean) =>
+    leases
+      ? track(
+          leases.decide(userId, online).then((decision) => applyAll([decision])),
+          userId,
+        )
+      : enqueue(userId, () => write(userId, online));
 
   const revocations = bus.revocations()[Symbol.asyncIterator]();
   void (async () => {
@@ -72,6 +140,22 @@ export function createPresence(db: Database, bus: EventBus, logger: Logger) {
     }
   })();
 
+  // Renew this instance's leases, and end those of instances that stopped renewing theirs.
+  let beating: Promise<void> | null = null;
+  const heartbeat =
+    leases &&
+    setInterval(() => {
+      beating ??= track(
+        (async () => {
+          await applyAll(await leases.renew([...liveConnections.keys()]));
+          await applyAll(await leases.sweep());
+        })(),
+      ).finally(() => {
+        beating = null;
+      });
+    }, leases.heartbeatMs);
+  heartbeat?.unref();
+
   return {
     /** Counts a live connection; call the returned function once when it closes. */
     connect(userId: string, options: ConnectionOptions = {}): () => void {
@@ -79,7 +163,7 @@ export function createPresence(db: Database, bus: EventBus, logger: Logger) {
       const connections = liveConnections.get(userId) ?? new Set();
       liveConnections.set(userId, connections);
       connections.add(connection);
-      if (connections.size === 1) void enqueue(userId, () => isConnected(userId));
+      if (connections.size === 1) void connected(userId);
       const { end, expiresAt } = options;
       const cancelExpiry =
         end && expiresAt ? atExpiry(expiresAt, () => end('Token expired')) : null;
@@ -91,18 +175,23 @@ export function createPresence(db: Database, bus: EventBus, logger: Logger) {
         connections.delete(connection);
         if (connections.size > 0) return;
         liveConnections.delete(userId);
-        void enqueue(userId, () => isConnected(userId));
+        void disconnected(userId);
       };
     },
-    loggedIn: (userId: string) => enqueue(userId, () => true),
+    loggedIn: (userId: string) => set(userId, true),
     /** Ends every connection of the user, on every server, and marks them offline. */
     async revoked(userId: string): Promise<void> {
       bus.publishRevocation({ userId });
-      await enqueue(userId, () => false);
+      await set(userId, false);
     },
-    /** Waits for queued status writes (tests and shutdown). */
-    settled: () => Promise.all([...pendingWrites.values()]).then(() => undefined),
-    stop: () => void revocations.return?.(),
+    /** Waits for status writes under way (tests and shutdown). */
+    settled,
+    /** Ends the background work, once what is under way is done. */
+    async stop() {
+      clearInterval(heartbeat);
+      void revocations.return?.();
+      await settled();
+    },
   };
 }
 
