@@ -1,0 +1,135 @@
+/** How big and how long each scenario runs: the full benchmark, or the seconds-long smoke mode. */
+import type { Transport } from './load/protocol.js';
+
+export interface Plan {
+  quick: boolean;
+  read: {
+    /** Chats of the seeded user (each with two messages). */
+    chats: number;
+    /** Messages in the chat whose history is read. */
+    historyMessages: number;
+    chatsPage: number;
+    historyPage: number;
+    runSeconds: number;
+    /** Rounds of the A B A B alternation. */
+    rounds: number;
+    connections: number;
+  };
+  send: {
+    seconds: number;
+    connections: number;
+    legacySenders: number;
+    window: number;
+    bytes: number;
+  };
+  fanout: {
+    sizes: number[];
+    transports: Transport[];
+    /** Distinct users the connections belong to (see the README: the database scans). */
+    users: number;
+    /** Users in one group chat; the other users are paired in one-to-one chats. */
+    groupSize: number;
+    groups: number;
+    /** Messages per second of the fixed-rate phase. */
+    rate: number;
+    fixedSeconds: number;
+    saturationSeconds: number;
+    saturationConcurrency: number;
+    bytes: number;
+  };
+  idle: {
+    sizes: number[];
+    transports: Transport[];
+    users: number;
+    holdSeconds: number;
+  };
+  yoga: { runSeconds: number; rounds: number; connections: number };
+  /**
+   * A fresh server for scenario 7 and for each idle run (clean figures), or reuse one (quick:
+   * fewer process starts).
+   */
+  freshServers: boolean;
+  /** Requests per database-command count (scenario 3). */
+  commandSamples: number;
+  /** Pause for sockets and background writes to settle between steps, ms. */
+  settleMs: number;
+  /** CPU profiles of the read path and the largest fan-out, heap profiles of idle connections. */
+  profile: boolean;
+}
+
+export function makePlan(quick: boolean, profile: boolean | undefined): Plan {
+  if (quick) {
+    return {
+      quick,
+      read: {
+        chats: 10,
+        historyMessages: 20,
+        chatsPage: 50,
+        historyPage: 100,
+        runSeconds: 0.5,
+        rounds: 1,
+        connections: 4,
+      },
+      send: { seconds: 0.5, connections: 4, legacySenders: 2, window: 4, bytes: 100 },
+      fanout: {
+        sizes: [100],
+        transports: ['graphql-ws', 'legacy-ws', 'sse'],
+        users: 20,
+        groupSize: 5,
+        groups: 2,
+        rate: 20,
+        fixedSeconds: 0.5,
+        saturationSeconds: 0.5,
+        saturationConcurrency: 4,
+        bytes: 1024,
+      },
+      idle: {
+        sizes: [200],
+        transports: ['graphql-ws', 'legacy-ws'],
+        users: 5,
+        holdSeconds: 0.2,
+      },
+      yoga: { runSeconds: 0.5, rounds: 1, connections: 8 },
+      freshServers: false,
+      commandSamples: 2,
+      settleMs: 200,
+      profile: profile ?? false,
+    };
+  }
+  return {
+    quick,
+    read: {
+      chats: 50,
+      historyMessages: 100,
+      chatsPage: 50,
+      historyPage: 100,
+      runSeconds: 3,
+      rounds: 4,
+      connections: 4,
+    },
+    send: { seconds: 8, connections: 8, legacySenders: 4, window: 8, bytes: 100 },
+    fanout: {
+      sizes: [1000, 5000],
+      transports: ['graphql-ws', 'legacy-ws', 'sse'],
+      users: 40,
+      groupSize: 10,
+      groups: 2,
+      rate: 10,
+      fixedSeconds: 10,
+      saturationSeconds: 8,
+      saturationConcurrency: 8,
+      bytes: 1024,
+    },
+    idle: {
+      sizes: [1000, 10_000],
+      transports: ['graphql-ws', 'legacy-ws'],
+      users: 10,
+      holdSeconds: 5,
+    },
+    yoga: { runSeconds: 2, rounds: 4, connections: 16 },
+    freshServers: true,
+    commandSamples: 5,
+    settleMs: 1000,
+    profile: profile ?? true,
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * Scenario 7: `{ __typename }` through the full server (Fastify, CORS, plugins, context) against
+ * graphql-yoga alone with the same schema on node:http, A B A B in the same run.
+ */
+import type { Bench, Measured } from '../context.js';
+import { TYPENAME } from '../queries.js';
+import type { ServerApi } from '../server.js';
+import { alternate, rowOf, type Variant } from './http-runs.js';
+
+const THROUGHPUT_TARGET = 0.7;
+
+export async function yogaScenario(bench: Bench, server: Measured<ServerApi>): Promise<void> {
+  const { plan, progress } = bench;
+  progress.step('7 { __typename }: full server vs bare Yoga');
+  const bare = await bench.startBareYoga();
+  try {
+    const request = (baseUrl: string) => ({
+      url: `${baseUrl}/graphql`,
+      method: 'POST' as const,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: TYPENAME }),
+    });
+    const variants: Variant[] = [
+      { name: 'full', target: server, request: request(server.baseUrl) },
+      { name: 'bare', target: bare, request: request(bare.baseUrl) },
+    ];
+    for (const variant of variants) {
+      const response = await fetch(variant.request.url, {
+        method: 'POST',
+        headers: variant.request.headers,
+        body: variant.request.body,
+      });
+      const text = await response.text();
+      if (!text.includes('"__typename":"Query"')) throw new Error(`${variant.name}: ${text}`);
+    }
+    const totals = await alternate(bench, '7 __typename', variants, {
+      rounds: plan.yoga.rounds,
+      seconds: plan.yoga.runSeconds,
+      connections: plan.yoga.connections,
+    });
+    const full = rowOf('7 { __typename } · full server', totals.get('full')!);
+    const bareRow = rowOf('7 { __typename } · bare Yoga', totals.get('bare')!);
+    const ratio = (full.opsPerSec ?? 0) / (bareRow.opsPerSec ?? 1);
+    bench.rows.push(
+      {
+        ...full,
+        target: `≥ ${THROUGHPUT_TARGET * 100}% of bare Yoga ops/s`,
+        measured: `${(ratio * 100).toFixed(0)}%, CPU ${((full.cpuMsPer1k ?? 0) / (bareRow.cpuMsPer1k ?? 1)).toFixed(2)}×`,
+        met: ratio >= THROUGHPUT_TARGET,
+      },
+      bareRow,
+    );
+
+    if (plan.profile) {
+      // Separate runs (not in the figures above): where the full stack spends its extra CPU.
+      const http = await bench.http();
+      for (const variant of variants) {
+        progress.step(`profiling { __typename }: ${variant.name}`);
+        await bench.profiled(variant.target, `{ __typename }, ${variant.name} (scenario 7)`, () =>
+          http.call('run', {
+            ...variant.request,
+            connections: plan.yoga.connections,
+            durationSeconds: plan.yoga.runSeconds,
+          }),
+        );
+      }
+    }
+  } finally {
+    await bare.stop();
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The bench server: the real service (`startService`) in its own process, configured from
+ * `BENCH_*` variables, answering the orchestrator over IPC with its own CPU and memory figures,
+ * forced GC and CPU profiles. Rate limits are raised out of the way (their checks still run).
+ *
+ * `BENCH_BATCH_LOADS=off` (or the `setBatchLoads` call) turns DataLoader batching off: the
+ * N+1 contrast of scenario 3. Nothing here is reachable over the network.
+ */
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { startService } from '../src/start.js';
+import { emit, serveRpc } from './ipc.js';
+import { measuredHandlers, type MeasuredApi } from './measured.js';
+
+export type ServerApi = MeasuredApi & {
+  setBatchLoads: [boolean, null];
+  stop: [null, null];
+};
+
+export interface ServerReady {
+  port: number;
+  pid: number;
+}
+
+const required = (name: string) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+};
+
+const UNLIMITED = String(2 ** 30);
+
+const config = loadConfig({
+  // 'test' allows cheap password hashes (registration is seeding, not what is measured); the
+  // process itself runs with NODE_ENV=production so that libraries take their production paths.
+  NODE_ENV: 'test',
+  HOST: '127.0.0.1',
+  PORT: '0',
+  MONGO_URL: required('BENCH_MONGO_URL'),
+  DB_NAME: required('BENCH_DB_NAME'),
+  SECRET_KEY: required('BENCH_SECRET_KEY'),
+  PASSWORD_HASH_ROUNDS: '1000',
+  // Long enough that no token expires during a run.
+  ACCESS_TOKEN_EXPIRE_MINUTES: '600',
+  LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+  // The load comes from a handful of users and addresses, far beyond any per-user limit.
+  RATE_LIMIT_LOGIN_PER_USERNAME: UNLIMITED,
+  RATE_LIMIT_AUTH_PER_IP: UNLIMITED,
+  RATE_LIMIT_SENDS_PER_USER: UNLIMITED,
+  RATE_LIMIT_CONNECTIONS_PER_IP: UNLIMITED,
+});
+const logger = createLogger(config.logLevel);
+const service = await startService(config, logger);
+service.app.batchLoads = process.env.BENCH_BATCH_LOADS !== 'off';
+
+serveRpc<ServerApi>({
+  ...measuredHandlers(),
+  setBatchLoads: (on) => {
+    service.app.batchLoads = on;
+    return null;
+  },
+  stop: async () => {
+    await service.stop();
+    setImmediate(() => process.exit(0));
+    return null;
+  },
+});
+emit('ready', { port: service.port, pid: process.pid } satisfies ServerReady);
