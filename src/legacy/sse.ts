@@ -11,7 +11,7 @@ import type { MessageEvent } from '../events/bus.js';
 import { createLoaders } from '../loaders.js';
 import { findInboxAfter, type TimelinePosition } from '../messages/repository.js';
 import { cursorOf, toPosition } from '../messages/service.js';
-import { sseMessageJson } from '../rest/legacy-json.js';
+import { sseMessageText } from '../rest/legacy-json.js';
 import type { LegacySession } from './realtime.js';
 
 /** A client this far behind is not reading: drop it; its reconnect replays what it missed. */
@@ -50,8 +50,7 @@ export function createLegacySse(app: App) {
       const replayed = new Set<string>();
       const send = (event: MessageEvent) => {
         if (replayed.has(event.message.message_id)) return;
-        const data = JSON.stringify(sseMessageJson(event));
-        write(`id: ${cursorOf(event.message)}\ndata: ${data}\n\n`);
+        write(`id: ${cursorOf(event.message)}\ndata: ${sseMessageText(event)}\n\n`);
       };
 
       const after = replayPosition(request);

@@ -11,7 +11,7 @@ import type { App } from '../app.js';
 import { badInput } from '../errors.js';
 import { expectedError } from '../expected-errors.js';
 import { sendMessage } from '../messages/service.js';
-import { broadcastJson } from '../rest/legacy-json.js';
+import { broadcastText } from '../rest/legacy-json.js';
 import { parseInput } from '../validation.js';
 import { authorizeLegacyUser } from './auth.js';
 import type { LegacySession } from './realtime.js';
@@ -43,7 +43,7 @@ export function createLegacyWebSockets(app: App) {
           socket.close(1008, 'slow consumer');
           return;
         }
-        socket.send(JSON.stringify(broadcastJson(event)));
+        socket.send(broadcastText(event));
       },
       (reason) => socket.close(4403, reason),
     );

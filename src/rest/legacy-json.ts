@@ -71,6 +71,19 @@ export function historyMessageJson(message: MessageDoc, sender: PublicUser, view
   };
 }
 
+/** The same event goes to every local connection: serialize it once. */
+function once<Key extends object>(format: (key: Key) => string) {
+  const cache = new WeakMap<Key, string>();
+  return (key: Key) => {
+    let text = cache.get(key);
+    if (text === undefined) {
+      text = format(key);
+      cache.set(key, text);
+    }
+    return text;
+  };
+}
+
 /** What the WebSocket-era clients receive for a new message. */
 export function broadcastJson({ message, sender }: MessageEvent) {
   return {
@@ -86,3 +99,6 @@ export function broadcastJson({ message, sender }: MessageEvent) {
 export function sseMessageJson(event: MessageEvent) {
   return { type: 'message', ...broadcastJson(event) };
 }
+
+export const broadcastText = once((event: MessageEvent) => JSON.stringify(broadcastJson(event)));
+export const sseMessageText = once((event: MessageEvent) => JSON.stringify(sseMessageJson(event)));
