@@ -17,6 +17,28 @@ import { createGraphQLServer, GRAPHQL_PATH } from './yoga.js';
 
 const MAX_WS_PAYLOAD_BYTES = 64 * 1024;
 
+const GRAPHQL_PARAMETERS = ['query', 'operationName', 'variables', 'extensions'];
+
+/**
+ * What is wrong with a GraphQL GET's parameters, if anything. Yoga answers a repeated parameter
+ * or malformed `variables` JSON with a 500; these are the client's mistakes, so a 400.
+ */
+function badQueryParameter(query: unknown): string | null {
+  const parameters = (query ?? {}) as Record<string, unknown>;
+  for (const name of GRAPHQL_PARAMETERS) {
+    const value = parameters[name];
+    if (Array.isArray(value)) return `The ${name} parameter must be given once`;
+    if ((name === 'variables' || name === 'extensions') && typeof value === 'string' && value) {
+      try {
+        JSON.parse(value);
+      } catch {
+        return `The ${name} parameter must be JSON`;
+      }
+    }
+  }
+  return null;
+}
+
 export interface Server {
   http: FastifyInstance;
   /** Listens and resolves with the bound port. */
@@ -49,8 +71,16 @@ export function createServer(app: App): Server {
     graphql.route({
       url: GRAPHQL_PATH,
       method: ['GET', 'POST'],
-      handler: (request, reply) =>
-        yoga.handleNodeRequestAndResponse(request, reply, { clientIp: request.ip }),
+      exposeHeadRoute: false,
+      handler: (request, reply) => {
+        const problem = request.method === 'GET' ? badQueryParameter(request.query) : null;
+        if (problem) {
+          return reply
+            .code(400)
+            .send({ errors: [{ message: problem, extensions: { code: 'BAD_REQUEST' } }] });
+        }
+        return yoga.handleNodeRequestAndResponse(request, reply, { clientIp: request.ip });
+      },
     });
   });
 

@@ -31,6 +31,17 @@ function toClientError(error: unknown, message: string): Error {
       },
     });
   }
+  // Errors graphql-js raises about the request itself (e.g. a missing variable) pass unmasked.
+  const fromGraphQL =
+    error instanceof GraphQLError &&
+    (!error.originalError || error.originalError instanceof GraphQLError);
+  if (fromGraphQL && !error.extensions.code) {
+    return new GraphQLError(error.message, {
+      nodes: error.nodes,
+      path: error.path,
+      extensions: { ...error.extensions, code: 'BAD_USER_INPUT' },
+    });
+  }
   // Never a stack trace or a driver message, whatever the environment.
   return maskError(error, message, false);
 }

@@ -13,6 +13,7 @@ import type { ConnectionOptions } from '../users/presence.js';
 import { expectedError } from '../expected-errors.js';
 import { clientAddress } from '../security/client-address.js';
 import { rejectUpgrade, refusalOf, type Refusal } from '../transport/http-refusal.js';
+import { pathOf } from '../transport/upgrades.js';
 import { authorizeLegacyUser, legacyToken } from './auth.js';
 import { createLegacySse } from './sse.js';
 import { createLegacyWebSockets } from './websocket.js';
@@ -99,7 +100,7 @@ export function createLegacyRealtime(app: App): LegacyRealtime {
 }
 
 function webSocketUserId(url: string | undefined): string | null {
-  const match = /^\/ws\/([^/]+)$/.exec(new URL(url ?? '/', 'http://localhost').pathname);
+  const match = /^\/ws\/([^/]+)$/.exec(pathOf(url) ?? '');
   if (!match?.[1]) return null;
   try {
     return decodeURIComponent(match[1]);

@@ -67,13 +67,24 @@ function describeSchemaError(part: string, error: FastifySchemaValidationError):
   return { type: keyword, loc, msg: error.message ?? 'Invalid value' };
 }
 
+/** The offending value as echoed back: only while small and serializable (never a huge or deep body). */
+function echoable(value: unknown): unknown {
+  try {
+    const text = JSON.stringify(value ?? null);
+    return text.length <= MAX_ECHO_CHARS ? value : null;
+  } catch {
+    return null;
+  }
+}
+const MAX_ECHO_CHARS = 2000;
+
 function sendInvalid(reply: FastifyReply, errors: FieldError[], input: unknown) {
   return reply.code(422).send({
     detail: errors.map(({ type, loc, msg, input: own }) => ({
       type,
       loc,
       msg,
-      input: own === undefined ? input : own,
+      input: echoable(own === undefined ? input : own),
     })),
   });
 }

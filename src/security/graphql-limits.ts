@@ -9,12 +9,13 @@ import type { Plugin } from 'graphql-yoga';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import type { Config } from '../config.js';
 
-const withCode = (error: GraphQLError, code: string) =>
+const withCode = (error: GraphQLError, code: string, status = 400) =>
   new GraphQLError(error.message, {
     nodes: error.nodes,
     source: error.source,
     positions: error.positions,
-    extensions: { ...error.extensions, code, http: { status: 400 } },
+    path: error.path,
+    extensions: { http: { status }, ...error.extensions, code },
   });
 
 /** Armor throws its rejections by default; reported instead, they join the other validation errors. */
@@ -31,15 +32,36 @@ const reportAsValidationError: GraphQLArmorCallbackConfiguration = {
 function csrfPrevention(): Plugin {
   const { onRequestParse } = useCSRFPrevention();
   return {
-    onRequestParse: (payload) =>
-      payload.request.method === 'GET' ? undefined : onRequestParse?.(payload),
+    onRequestParse: (payload) => {
+      if (payload.request.method === 'GET') return;
+      try {
+        return onRequestParse?.(payload);
+      } catch (error) {
+        throw error instanceof GraphQLError ? withCode(error, 'FORBIDDEN', 403) : error;
+      }
+    },
   };
 }
+
+/** Errors Yoga raises for the request itself (bad variables, methods, bodies) get a code too. */
+const codeRequestErrors: Plugin = {
+  onResultProcess: ({ result, setResult }) => {
+    if (Array.isArray(result) || !('errors' in result) || !result.errors) return;
+    if (result.errors.every((error) => error.extensions?.code)) return;
+    setResult({
+      ...result,
+      errors: result.errors.map((error) =>
+        error.extensions?.code ? error : withCode(error as GraphQLError, 'BAD_REQUEST'),
+      ),
+    });
+  },
+};
 
 export function graphqlLimits(config: Config): Plugin[] {
   const production = config.env === 'production';
   return [
     csrfPrevention(),
+    codeRequestErrors,
     EnvelopArmorPlugin({
       maxDepth: { n: 10, ignoreIntrospection: true, ...reportAsValidationError },
       costLimit: { maxCost: 5000, ignoreIntrospection: true, ...reportAsValidationError },

@@ -7,7 +7,7 @@
  * token in `connection_init` closes the socket with 4403; a socket without one may still open.
  */
 import type { ExecutionArgs } from 'graphql';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, getOperationAST } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { App } from '../app.js';
@@ -38,7 +38,56 @@ interface EnvelopedArgs extends ExecutionArgs {
   };
 }
 
+/** The messages a client may send (graphql-transport-ws), and how deep their JSON may nest. */
+const CLIENT_MESSAGE_TYPES = new Set(['connection_init', 'ping', 'pong', 'subscribe', 'complete']);
+const MAX_MESSAGE_DEPTH = 32;
+
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index += 1) {
+    const char = text[index];
+    if (inString) {
+      if (char === '\\') index += 1;
+      else if (char === '"') inString = false;
+    } else if (char === '"') inString = true;
+    else if (char === '{' || char === '[') deepest = Math.max(deepest, ++depth);
+    else if (char === '}' || char === ']') depth -= 1;
+  }
+  return deepest;
+}
+
+/**
+ * graphql-ws answers a server-only message type from a client, or a message too deep to echo,
+ * with 4500 "Internal server error"; the protocol says 4400. Such frames are refused first.
+ */
+function refuseInvalidMessages(wsServer: WebSocketServer): void {
+  wsServer.prependListener('connection', (socket: WebSocket) => {
+    const emit = socket.emit.bind(socket);
+    socket.emit = (event: string | symbol, ...args: unknown[]) => {
+      if (event === 'message' && !isClientMessage(String(args[0]))) {
+        socket.close(4400, 'Invalid message received');
+        return true;
+      }
+      return emit(event, ...args);
+    };
+  });
+}
+
+function isClientMessage(text: string): boolean {
+  if (nestingDepth(text) > MAX_MESSAGE_DEPTH) return false;
+  try {
+    const message: unknown = JSON.parse(text);
+    const type = (message as { type?: unknown } | null)?.type;
+    return typeof type === 'string' && CLIENT_MESSAGE_TYPES.has(type);
+  } catch {
+    return false;
+  }
+}
+
 export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: WebSocketServer) {
+  refuseInvalidMessages(wsServer);
   /** The presence each socket holds, one entry per user it authenticated as. */
   const presenceBySocket = new WeakMap<WebSocket, Map<string, () => void>>();
 
@@ -93,6 +142,13 @@ export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: 
         }
         const errors = validate(schema, document);
         if (errors.length > 0) return errors;
+        if (!getOperationAST(document, payload.operationName)) {
+          return [
+            new GraphQLError('Unable to identify the operation to run', {
+              extensions: { code: 'OPERATION_RESOLUTION_FAILURE' },
+            }),
+          ];
+        }
         const contextValue = await contextFactory();
         if (contextValue.viewer) {
           holdPresence(ctx.extra.socket, contextValue.viewer.user_id, contextValue.tokenExpiresAt);

@@ -3,7 +3,8 @@
  * path, nothing else. The Origin is checked here for both (cross-site WebSocket hijacking: a page
  * on another site must not open a socket with the user's credentials).
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { WebSocketServer } from 'ws';
 import type { App } from '../app.js';
 import { forbidden, notFound } from '../errors.js';
@@ -20,13 +21,22 @@ export function routeUpgrades(
   server.on('upgrade', (request, socket, head) => {
     // Node leaves an upgrading socket without an error listener; a reset must not crash us.
     socket.on('error', () => undefined);
+    try {
+      route(request, socket, head);
+    } catch (error) {
+      app.logger.error({ err: error }, 'WebSocket upgrade failed');
+      rejectUpgrade(socket, { status: 400, detail: 'Bad Request', headers: {} });
+    }
+  });
+
+  function route(request: IncomingMessage, socket: Duplex, head: Buffer) {
     const { corsOrigins } = app.config;
     const origin = request.headers.origin;
     if (origin && corsOrigins !== '*' && !corsOrigins.includes(origin)) {
       return rejectUpgrade(socket, refusalOf(forbidden('Origin not allowed')));
     }
     if (routes.legacy.handleUpgrade(request, socket, head)) return;
-    if (new URL(request.url ?? '/', 'http://localhost').pathname !== routes.graphqlPath) {
+    if (pathOf(request.url) !== routes.graphqlPath) {
       return rejectUpgrade(socket, refusalOf(notFound('Not Found')));
     }
     app.rateLimits.consume('connectionsPerIp', clientAddress(request, app.config.trustProxy)).then(
@@ -41,5 +51,14 @@ export function routeUpgrades(
         rejectUpgrade(socket, { status: 500, detail: 'Internal Server Error', headers: {} });
       },
     );
-  });
+  }
+}
+
+/** The path of a request target; null when it is not a valid one (e.g. `//[`). */
+export function pathOf(target: string | undefined): string | null {
+  try {
+    return new URL(target ?? '/', 'http://localhost').pathname;
+  } catch {
+    return null;
+  }
 }
