@@ -5,7 +5,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
 import { WebSocketServer } from 'ws';
-import FindMyWay from 'find-my-way';
 import type { App } from './app.js';
 import { isReachable } from './db/mongo.js';
 import { createLegacyRealtime } from './legacy/realtime.js';
@@ -13,31 +12,11 @@ import { restRoutes } from './rest/routes.js';
 import { attachGraphQLWebSocket } from './transport/graphql-ws.js';
 import { trackLiveSubscriptions } from './transport/live-subscriptions.js';
 import { routeUpgrades } from './transport/upgrades.js';
+import { graphqlOverHttp } from './transport/graphql-http.js';
+import { answerUnknownRoutes } from './transport/unknown-routes.js';
 import { createGraphQLServer, GRAPHQL_PATH } from './yoga.js';
 
 const MAX_WS_PAYLOAD_BYTES = 64 * 1024;
-
-const GRAPHQL_PARAMETERS = ['query', 'operationName', 'variables', 'extensions'];
-
-/**
- * What is wrong with a GraphQL GET's parameters, if anything. Yoga answers a repeated parameter
- * or malformed `variables` JSON with a 500; these are the client's mistakes, so a 400.
- */
-function badQueryParameter(query: unknown): string | null {
-  const parameters = (query ?? {}) as Record<string, unknown>;
-  for (const name of GRAPHQL_PARAMETERS) {
-    const value = parameters[name];
-    if (Array.isArray(value)) return `The ${name} parameter must be given once`;
-    if ((name === 'variables' || name === 'extensions') && typeof value === 'string' && value) {
-      try {
-        JSON.parse(value);
-      } catch {
-        return `The ${name} parameter must be JSON`;
-      }
-    }
-  }
-  return null;
-}
 
 export interface Server {
   http: FastifyInstance;
@@ -64,36 +43,9 @@ export function createServer(app: App): Server {
     maxAge: 600,
   });
 
-  void http.register(async (graphql) => {
-    // Yoga reads and validates the body itself (GraphQL-over-HTTP status codes and errors).
-    graphql.removeAllContentTypeParsers();
-    graphql.addContentTypeParser('*', (_request, _payload, done) => done(null));
-    graphql.route({
-      url: GRAPHQL_PATH,
-      method: ['GET', 'POST'],
-      exposeHeadRoute: false,
-      handler: (request, reply) => {
-        const problem = request.method === 'GET' ? badQueryParameter(request.query) : null;
-        if (problem) {
-          return reply
-            .code(400)
-            .send({ errors: [{ message: problem, extensions: { code: 'BAD_REQUEST' } }] });
-        }
-        return yoga.handleNodeRequestAndResponse(request, reply, { clientIp: request.ip });
-      },
-    });
-  });
+  void http.register(graphqlOverHttp(yoga));
 
-  // FastAPI answers 405 when the path exists with another method.
-  const known = FindMyWay();
-  const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
-  http.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) {
-      if ((METHODS as readonly string[]).includes(method)) {
-        known.on(method as (typeof METHODS)[number], route.url ?? route.path, () => undefined);
-      }
-    }
-  });
+  answerUnknownRoutes(http);
   // Liveness: the process serves. Readiness: the database answers too.
   http.get('/healthz', async () => ({ status: 'ok' }));
   http.get('/readyz', async (_request, reply) =>
@@ -102,17 +54,6 @@ export function createServer(app: App): Server {
       : reply.code(503).send({ status: 'unavailable', detail: 'The database is unavailable' }),
   );
 
-  http.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0] ?? '/';
-    const allowed = METHODS.filter((method) => known.find(method, path));
-    if (request.method !== 'OPTIONS' && allowed.length > 0) {
-      return reply
-        .code(405)
-        .header('allow', allowed.join(', '))
-        .send({ detail: 'Method Not Allowed' });
-    }
-    return reply.code(404).send({ detail: 'Not Found' });
-  });
   void http.register(restRoutes(app));
   const legacyRealtime = createLegacyRealtime(app);
   void http.register(legacyRealtime.routes);
