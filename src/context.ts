@@ -33,10 +33,18 @@ export async function authenticate(app: App, loaders: Loaders, token: string) {
   return { user, expiresAt: claims.expiresAt };
 }
 
+/** A caller already authenticated on this connection (graphql-ws `connection_init`). */
+export interface Authenticated {
+  authorization: string;
+  user: UserDoc;
+  expiresAt: number;
+}
+
 export async function createScope(
   app: App,
   authorization: string | null | undefined,
   clientIp: string,
+  authenticated?: Authenticated,
 ): Promise<RequestScope> {
   const loaders = createLoaders(app.db, app.batchLoads);
   const scope: RequestScope = {
@@ -51,7 +59,11 @@ export async function createScope(
   if (authorization && !token) scope.authError = unauthenticated('Invalid credentials');
   if (!token) return scope;
   try {
-    const { user, expiresAt } = await authenticate(app, loaders, token);
+    // The connection ends when its token expires or is revoked, so its identity stays valid.
+    const { user, expiresAt } =
+      authenticated && authenticated.authorization === authorization
+        ? authenticated
+        : await authenticate(app, loaders, token);
     loaders.users.prime(user.user_id, user);
     scope.viewer = user;
     scope.tokenExpiresAt = expiresAt;

@@ -12,7 +12,7 @@ import { usersResolvers } from './users/resolvers.js';
 const schemaDir = fileURLToPath(new URL('../schema/', import.meta.url));
 
 /** The SDL under schema/, the contract the generated types are made from. */
-export const typeDefs = readdirSync(schemaDir)
+const typeDefs = readdirSync(schemaDir)
   .filter((file) => file.endsWith('.graphql'))
   .sort()
   .map((file) => readFileSync(schemaDir + file, 'utf8'));

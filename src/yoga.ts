@@ -3,7 +3,12 @@ import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { App } from './app.js';
-import { createScope, type GraphQLContext, type RequestScope } from './context.js';
+import {
+  createScope,
+  type Authenticated,
+  type GraphQLContext,
+  type RequestScope,
+} from './context.js';
 import { expectedError } from './expected-errors.js';
 import { schema } from './schema.js';
 import { RateLimitedError } from './security/rate-limits.js';
@@ -16,6 +21,8 @@ export interface TransportContext {
   /** graphql-ws: the `connection_init` payload, or the `extensions.headers` of a subscribe message (GraphiQL). */
   authorization?: string | null;
   clientIp: string;
+  /** graphql-ws: who `connection_init` authenticated, reused while the token is the same. */
+  authenticated?: Authenticated;
 }
 
 function toClientError(error: unknown, message: string): Error {
@@ -74,8 +81,13 @@ export function createGraphQLServer(app: App, plugins: Plugin<RequestScope>[] = 
       warn: (...args) => app.logger.warn(args),
       error: (...args) => app.logger.error(args),
     },
-    context: ({ request, authorization, clientIp }) =>
-      createScope(app, authorization ?? request?.headers.get('authorization'), clientIp),
+    context: ({ request, authorization, clientIp, authenticated }) =>
+      createScope(
+        app,
+        authorization ?? request?.headers.get('authorization'),
+        clientIp,
+        authenticated,
+      ),
   });
   return yoga;
 }

@@ -35,7 +35,7 @@ export interface TimelinePosition {
   messageId: string;
 }
 
-export const afterPosition = (p: TimelinePosition): Filter<MessageDoc> => ({
+const afterPosition = (p: TimelinePosition): Filter<MessageDoc> => ({
   $or: [
     { timestamp: { $gt: p.timestamp } },
     { timestamp: p.timestamp, message_id: { $gt: p.messageId } },

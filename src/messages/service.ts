@@ -31,7 +31,7 @@ import {
 export type MessagePage = Page<MessageModel>;
 export type MessagePageEdge = Edge<MessageModel>;
 
-export const MAX_CONTENT_LENGTH = 4000;
+const MAX_CONTENT_LENGTH = 4000;
 const DEFAULT_PAGE = 50;
 
 const sendInput = z.object({
@@ -141,7 +141,7 @@ export async function listMessages(
     : buildPage(edges, Boolean(range.before), more);
 }
 
-export const MAX_HISTORY = 1000;
+const MAX_HISTORY = 1000;
 
 /**
  * The old server's history: the newest `limit` messages (older than `beforeMessageId` when given),

@@ -32,7 +32,7 @@ export function userSummaryJson(user: PublicUser) {
   };
 }
 
-export function senderJson(user: PublicUser) {
+function senderJson(user: PublicUser) {
   return {
     user_id: user.user_id,
     username: user.username,
@@ -85,7 +85,7 @@ function once<Key extends object>(format: (key: Key) => string) {
 }
 
 /** What the WebSocket-era clients receive for a new message. */
-export function broadcastJson({ message, sender }: MessageEvent) {
+function broadcastJson({ message, sender }: MessageEvent) {
   return {
     message_id: message.message_id,
     chat_id: message.chat_id,
@@ -96,7 +96,7 @@ export function broadcastJson({ message, sender }: MessageEvent) {
 }
 
 /** What the SSE-era clients receive for a new message. */
-export function sseMessageJson(event: MessageEvent) {
+function sseMessageJson(event: MessageEvent) {
   return { type: 'message', ...broadcastJson(event) };
 }
 

@@ -11,7 +11,7 @@ import { GraphQLError, getOperationAST } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { App } from '../app.js';
-import { authenticate } from '../context.js';
+import { authenticate, type Authenticated } from '../context.js';
 import { AppError } from '../errors.js';
 import { createLoaders } from '../loaders.js';
 import { bearerToken } from '../auth/tokens.js';
@@ -88,6 +88,8 @@ function isClientMessage(text: string): boolean {
 
 export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: WebSocketServer) {
   refuseInvalidMessages(wsServer);
+  /** Who each socket's `connection_init` authenticated: its operations need no second lookup. */
+  const identities = new WeakMap<WebSocket, Authenticated>();
   /** The presence each socket holds, one entry per user it authenticated as. */
   const presenceBySocket = new WeakMap<WebSocket, Map<string, () => void>>();
 
@@ -111,6 +113,7 @@ export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: 
         if (!token) return false;
         try {
           const { user, expiresAt } = await authenticate(app, createLoaders(app.db), token);
+          identities.set(ctx.extra.socket, { authorization, user, expiresAt });
           holdPresence(ctx.extra.socket, user.user_id, expiresAt);
           return true;
         } catch (error) {
@@ -132,6 +135,7 @@ export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: 
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           authorization,
           clientIp: clientAddress(ctx.extra.request, app.config.trustProxy),
+          authenticated: identities.get(ctx.extra.socket),
         });
         let document;
         try {
