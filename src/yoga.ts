@@ -10,6 +10,7 @@ import {
   type RequestScope,
 } from './context.js';
 import { expectedError } from './expected-errors.js';
+import { shareMessageAddedResults } from './messages/shared-delivery.js';
 import { schema } from './schema.js';
 import { RateLimitedError } from './security/rate-limits.js';
 import { graphqlLimits } from './security/graphql-limits.js';
@@ -62,7 +63,7 @@ export function createGraphQLServer(app: App, plugins: Plugin<RequestScope>[] = 
     landingPage: false,
     graphiql: { subscriptionsProtocol: 'WS', title: 'ZeroHour Chat GraphQL' },
     renderGraphiQL,
-    plugins: [...graphqlLimits(app.config), ...plugins],
+    plugins: [...graphqlLimits(app.config), shareMessageAddedResults(), ...plugins],
     maskedErrors: {
       maskError: (error, message) => {
         const clientError = toClientError(error, message);

@@ -293,6 +293,7 @@ async function register(): Promise<AppUser> {
     password: input.password,
     token: data.register.accessToken,
     securityPhrase: input.securityPhrase,
+    email: input.email,
   };
 }
 

@@ -436,6 +436,71 @@ describe('messageAdded over graphql-ws (token in connection_init)', () => {
     expect(underTest()[0]).toMatchObject({ clientMessageId: 'client-42', isOwn: false });
   });
 
+  it('answers each device by its own viewer when results are shared per event', async () => {
+    // Without `chat`, one execution per event and audience serves every socket: each device must
+    // still see isOwn and the sender's private email exactly as its own user would.
+    const WITHOUT_CHAT = /* GraphQL */ `
+      subscription Own($chatId: ID!, $withContent: Boolean!) {
+        messageAdded(chatId: $chatId) {
+          id
+          isOwn
+          content @include(if: $withContent)
+          sender {
+            id
+            email
+          }
+        }
+      }
+    `;
+    type OwnData = {
+      messageAdded: {
+        id: string;
+        isOwn: boolean;
+        content?: string;
+        sender: { email: string | null };
+      };
+    };
+    const { a, b, chatId } = await pair();
+    const devices = [a, a, b, b].map((viewer, index) => ({
+      viewer,
+      withContent: index % 2 === 0,
+      sub: subscribeWs<OwnData>(wsClient({ authorization: bearer(viewer) }), WITHOUT_CHAT, {
+        chatId,
+        withContent: index % 2 === 0,
+      }),
+    }));
+    const received = (device: (typeof devices)[number]) =>
+      dataOf(device.sub.results).map((data) => data.messageAdded);
+    const probes = await untilLive(
+      a,
+      chatId,
+      devices.map((device) => () => received(device).map((m) => m.id)),
+    );
+
+    const fromA = await send(a, chatId, 'from A');
+    const fromB = await send(b, chatId, 'from B');
+    for (const device of devices) {
+      const underTest = () => received(device).filter((m) => !probes.has(m.id));
+      await waitFor(() => underTest().length >= 2, 'both messages');
+      const own = device.viewer === a;
+      const content = (text: string) => (device.withContent ? { content: text } : {});
+      expect(underTest()).toEqual([
+        {
+          id: fromA,
+          isOwn: own,
+          ...content('from A'),
+          sender: { id: a.id, email: own ? a.email : null },
+        },
+        {
+          id: fromB,
+          isOwn: !own,
+          ...content('from B'),
+          sender: { id: b.id, email: own ? null : b.email },
+        },
+      ]);
+    }
+  });
+
   it('accepts the connection_init header name in any case', async () => {
     const { a, b, chatId } = await pair();
     const subB = subscribeWs<MessageAddedData>(

@@ -7,6 +7,7 @@ export interface TestUser {
   password: string;
   token: string;
   securityPhrase: string;
+  email: string;
 }
 
 export const REGISTER = /* GraphQL */ `
@@ -57,6 +58,7 @@ export async function registerUser(
     password: input.password,
     token: response.data.register.accessToken,
     securityPhrase: input.securityPhrase,
+    email: input.email,
   };
 }
 
