@@ -10,6 +10,7 @@
 import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSubEventTarget } from 'graphql-yoga';
 import type { MessageDoc, PublicUser } from '../db/documents.js';
+import { createTopicHub } from './topic-hub.js';
 
 export interface MessageEvent {
   message: MessageDoc;
@@ -65,13 +66,19 @@ export function createEventBus(eventTarget: EventTarget = localEventTarget()) {
   const pubSub = createPubSub<Channels>({
     eventTarget: eventTarget as PubSubEventTarget<Channels>,
   });
+  // Message topics have many subscribers each: one listener per topic feeds them all.
+  const messages = createTopicHub<MessageEvent>(eventTarget);
   return {
     publishMessage(event: MessageEvent) {
       pubSub.publish('chat:message', event.message.chat_id, event);
       for (const userId of event.participants) pubSub.publish('user:message', userId, event);
     },
-    chatMessages: (chatId: string) => pubSub.subscribe('chat:message', chatId),
-    inbox: (userId: string) => pubSub.subscribe('user:message', userId),
+    /** A chat's new messages that `accepts` lets through, as a stream; subscribed from now. */
+    chatMessages: (chatId: string, accepts?: (event: MessageEvent) => boolean) =>
+      messages.subscribe(CHAT_TOPIC + chatId, accepts),
+    /** Calls `deliver` with every new message of the user's chats until the returned function is called. */
+    onInbox: (userId: string, deliver: (event: MessageEvent) => void) =>
+      messages.listen(INBOX_TOPIC + userId, deliver),
     publishPresence: (event: PresenceEvent) => pubSub.publish('presence', event),
     presenceChanges: () => pubSub.subscribe('presence'),
     /** A user's tokens were revoked: their live connections must end. */

@@ -116,21 +116,19 @@ function follow(
   options: ConnectionOptions,
 ): () => void {
   const release = app.presence.connect(userId, options);
-  const events = app.bus.inbox(userId)[Symbol.asyncIterator]();
-  const pump = async () => {
-    // The first next() is what subscribes, so it must run now, not after a tick.
-    for (let next = await events.next(); !next.done; next = await events.next()) {
-      deliver(next.value);
+  const stopListening = app.bus.onInbox(userId, (event) => {
+    // A failing socket must not stop delivery to the other listeners of the event.
+    try {
+      deliver(event);
+    } catch (error) {
+      app.logger.error({ err: error, userId }, 'inbox delivery failed');
     }
-  };
-  pump().catch((error: unknown) =>
-    app.logger.error({ err: error, userId }, 'inbox delivery failed'),
-  );
+  });
   let stopped = false;
   return () => {
     if (stopped) return;
     stopped = true;
     release();
-    void events.return?.();
+    stopListening();
   };
 }

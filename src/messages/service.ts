@@ -1,7 +1,7 @@
 /** Sending messages (stored, then broadcast) and reading a chat's history page by page. */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { filter, pipe, Repeater } from 'graphql-yoga';
+import { Repeater } from 'graphql-yoga';
 import { toPublicUser, type MessageModel } from '../db/documents.js';
 import type { MessageEvent } from '../events/bus.js';
 import type { MessageDoc } from '../db/documents.js';
@@ -187,21 +187,22 @@ export async function followChat(
   const viewer = requireViewer(scope);
   const chat = await requireMembership(scope, chatId);
   const from = after ? toPosition(after, 'after') : null;
-  const live = pipe(
-    scope.app.bus.chatMessages(chat.chat_id),
-    filter((event: MessageEvent) => event.participants.includes(viewer.user_id)),
-  );
-  if (!from) return live;
+  const follow = () =>
+    scope.app.bus.chatMessages(chat.chat_id, (event) =>
+      event.participants.includes(viewer.user_id),
+    );
+  if (!from) return follow();
 
+  // Runs on the first next(): a stream never read never subscribes.
   return new Repeater<MessageAddedPayload>(async (push, stop) => {
-    const events = live[Symbol.asyncIterator]();
+    // Subscribed before the database is read below: nothing falls in between.
+    const live = follow();
     const replayed = new Set<string>();
     let backlog: MessageEvent[] | null = [];
     const deliver = (event: MessageAddedPayload) =>
       replayed.has(event.message.message_id) ? undefined : push(event);
-    // The first next() subscribes: it runs before the database is read, so nothing falls between.
     const pumped = (async () => {
-      for (let next = await events.next(); !next.done; next = await events.next()) {
+      for (let next = await live.next(); !next.done; next = await live.next()) {
         if (backlog) backlog.push(next.value);
         else await deliver(next.value);
       }
@@ -226,7 +227,7 @@ export async function followChat(
     for (const event of backlog) await deliver(event);
     backlog = null;
     await stop;
-    await events.return?.();
+    await live.return();
     await pumped;
   });
 }
