@@ -7,7 +7,7 @@ import type { YogaInitialContext } from 'graphql-yoga';
 import type { App } from './app.js';
 import type { UserDoc } from './db/documents.js';
 import { AppError, unauthenticated } from './errors.js';
-import { createLoaders, type Loaders } from './loaders.js';
+import { Loaders } from './loaders.js';
 import { bearerToken, verifyAccessToken } from './auth/tokens.js';
 
 export interface RequestScope {
@@ -46,7 +46,7 @@ export async function createScope(
   clientIp: string,
   authenticated?: Authenticated,
 ): Promise<RequestScope> {
-  const loaders = createLoaders(app.db, app.batchLoads);
+  const loaders = new Loaders(app.db, app.batchLoads);
   const scope: RequestScope = {
     app,
     loaders,
@@ -64,7 +64,7 @@ export async function createScope(
       authenticated && authenticated.authorization === authorization
         ? authenticated
         : await authenticate(app, loaders, token);
-    loaders.users.prime(user.user_id, user);
+    loaders.know(user);
     scope.viewer = user;
     scope.tokenExpiresAt = expiresAt;
   } catch (error) {
@@ -80,10 +80,7 @@ export function requireViewer(scope: RequestScope): UserDoc {
   throw scope.authError ?? unauthenticated();
 }
 
-/**
- * Forgets what the loaders cached, before the next subscription event: nothing is cached for the
- * life of a socket. Clearing costs far less than building new loaders for every delivery.
- */
+/** Forgets what the loaders read, before the next subscription event: nothing is cached for the life of a socket. */
 export function renewLoaders(scope: RequestScope): void {
-  for (const loader of Object.values(scope.loaders)) loader.clearAll();
+  scope.loaders.forget();
 }

@@ -8,7 +8,7 @@ import type { App } from '../app.js';
 import { findChatsOf } from '../chats/repository.js';
 import { toPublicUser } from '../db/documents.js';
 import type { MessageEvent } from '../events/bus.js';
-import { createLoaders } from '../loaders.js';
+import { Loaders } from '../loaders.js';
 import { findInboxAfter, type TimelinePosition } from '../messages/repository.js';
 import { cursorOf, toPosition } from '../messages/service.js';
 import { sseMessageText } from '../rest/legacy-json.js';
@@ -129,7 +129,7 @@ async function missedSince(
   const chats = await findChatsOf(app.db, userId);
   const participantsOf = new Map(chats.map((chat) => [chat.chat_id, chat.participants]));
   const messages = await findInboxAfter(app.db, [...participantsOf.keys()], after, REPLAY_LIMIT);
-  const { users } = createLoaders(app.db, app.batchLoads);
+  const { users } = new Loaders(app.db, app.batchLoads);
   const senders = await Promise.all(messages.map((message) => users.load(message.sender_id)));
   return messages.flatMap((message, index) => {
     const sender = senders[index];

@@ -13,7 +13,7 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import type { App } from '../app.js';
 import { authenticate, type Authenticated } from '../context.js';
 import { AppError } from '../errors.js';
-import { createLoaders } from '../loaders.js';
+import { Loaders } from '../loaders.js';
 import { bearerToken } from '../auth/tokens.js';
 import { clientAddress } from '../security/client-address.js';
 import type { GraphQLServer } from '../yoga.js';
@@ -112,7 +112,7 @@ export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: 
         const token = bearerToken(authorization);
         if (!token) return false;
         try {
-          const { user, expiresAt } = await authenticate(app, createLoaders(app.db), token);
+          const { user, expiresAt } = await authenticate(app, new Loaders(app.db), token);
           identities.set(ctx.extra.socket, { authorization, user, expiresAt });
           holdPresence(ctx.extra.socket, user.user_id, expiresAt);
           return true;

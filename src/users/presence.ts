@@ -38,6 +38,37 @@ function atExpiry(expiresAt: number, expire: () => void): () => void {
   return () => clearTimeout(timer);
 }
 
+/**
+ * Calls each callback when its expiry time comes, with one timer per distinct time: the sockets
+ * of one token (a user's tabs and subscriptions) share it.
+ */
+function expirySchedule() {
+  const due = new Map<number, { callbacks: Set<() => void>; cancel: () => void }>();
+  return (expiresAt: number, expire: () => void): (() => void) => {
+    if (expiresAt * 1000 <= Date.now()) {
+      expire();
+      return () => undefined;
+    }
+    let group = due.get(expiresAt);
+    if (!group) {
+      const callbacks = new Set<() => void>();
+      const cancel = atExpiry(expiresAt, () => {
+        due.delete(expiresAt);
+        callbacks.forEach((callback) => callback());
+      });
+      group = { callbacks, cancel };
+      due.set(expiresAt, group);
+    }
+    const { callbacks, cancel } = group;
+    callbacks.add(expire);
+    return () => {
+      if (!callbacks.delete(expire) || callbacks.size > 0) return;
+      cancel();
+      if (due.get(expiresAt)?.callbacks === callbacks) due.delete(expiresAt);
+    };
+  };
+}
+
 /** Rounds of correcting a write that a later decision overtook, before leaving it to the next one. */
 const MAX_CORRECTIONS = 5;
 
@@ -48,6 +79,7 @@ export function createPresence(
   leases?: PresenceLeases,
 ) {
   const liveConnections = new Map<string, Set<ConnectionOptions>>();
+  const atExpiryOf = expirySchedule();
   /** Status writes under way (for settled()). */
   const pending = new Set<Promise<void>>();
   /** Writes per user run one after another here: the last one written is the latest decided. */
@@ -166,7 +198,7 @@ export function createPresence(
       if (connections.size === 1) void connected(userId);
       const { end, expiresAt } = options;
       const cancelExpiry =
-        end && expiresAt ? atExpiry(expiresAt, () => end('Token expired')) : null;
+        end && expiresAt ? atExpiryOf(expiresAt, () => end('Token expired')) : null;
       let released = false;
       return () => {
         if (released) return;
