@@ -2,6 +2,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { GRAPHQL_PATH, type GraphQLServer } from '../yoga.js';
 
+const STREAMED = ['text/event-stream', 'multipart/'];
 const GRAPHQL_PARAMETERS = ['query', 'operationName', 'variables', 'extensions'];
 
 /**
@@ -33,14 +34,24 @@ export function graphqlOverHttp(yoga: GraphQLServer): FastifyPluginAsync {
       url: GRAPHQL_PATH,
       method: ['GET', 'POST'],
       exposeHeadRoute: false,
-      handler: (request, reply) => {
+      handler: async (request, reply) => {
         const problem = request.method === 'GET' ? badQueryParameter(request.query) : null;
         if (problem) {
           return reply
             .code(400)
             .send({ errors: [{ message: problem, extensions: { code: 'BAD_REQUEST' } }] });
         }
-        return yoga.handleNodeRequestAndResponse(request, reply, { clientIp: request.ip });
+        const response = await yoga.handleNodeRequestAndResponse(request, reply, {
+          clientIp: request.ip,
+        });
+        reply.code(response.status);
+        response.headers.forEach((value, name) => reply.header(name, value));
+        // Streams (SSE, multipart) are piped; a single result goes out as one buffer, which
+        // spares the web-stream-to-node pipeline on every request.
+        if (!response.body) return reply.send();
+        const type = response.headers.get('content-type') ?? '';
+        if (STREAMED.some((prefix) => type.startsWith(prefix))) return reply.send(response.body);
+        return reply.send(Buffer.from(await response.arrayBuffer()));
       },
     });
   };
