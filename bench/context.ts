@@ -32,12 +32,24 @@ export interface Measured<A extends Api = MeasuredApi> {
 export interface Window<T> {
   result: T;
   wallMs: number;
+  /** CPU of the measured process (of all of them, when several are measured together). */
   cpuMs: number;
   dbCpuMs: number;
   commands: number;
   commandsByName: Record<string, number>;
-  /** The process's figures at the end of the window. */
+  /** The process's figures at the end of the window (summed, when several are measured). */
   stats: ProcessStats;
+  /** Each measured process: its CPU in the window and its figures at the end. */
+  each: { cpuMs: number; stats: ProcessStats }[];
+}
+
+export interface ServerOptions {
+  /** DataLoader batching (default on). */
+  batchLoads?: boolean;
+  /** One of several instances sharing this Redis (and the database). */
+  redisUrl?: string;
+  /** Tells instances apart in process names. */
+  instance?: string;
 }
 
 export interface BenchOptions {
@@ -136,9 +148,12 @@ export class Bench {
   }
 
   /** The real service in its own process, on database `dbName`. */
-  async startServer(dbName: string, batchLoads = true): Promise<Measured<ServerApi>> {
-    const server = await this.measured<ServerApi>(`server(${dbName})`, 'server.ts', dbName, {
+  async startServer(dbName: string, options: ServerOptions = {}): Promise<Measured<ServerApi>> {
+    const { batchLoads = true, redisUrl, instance } = options;
+    const name = instance ? `server(${dbName} ${instance})` : `server(${dbName})`;
+    const server = await this.measured<ServerApi>(name, 'server.ts', dbName, {
       BENCH_BATCH_LOADS: batchLoads ? 'on' : 'off',
+      ...(redisUrl ? { BENCH_REDIS_URL: redisUrl } : {}),
     });
     return {
       ...server,
@@ -193,30 +208,52 @@ export class Bench {
     return processCpuMs(this.options.ferretdb.process.pid ?? -1) ?? NaN;
   }
 
-  /** Runs `task` and reports what it cost `target` (CPU, DB commands) and FerretDB (CPU). */
-  async measure<T>(target: Measured<Api>, task: () => Promise<T>): Promise<Window<T>> {
-    const before = await target.worker.call('stats', null);
-    const commandsBefore = target.tap?.counts() ?? {};
+  /**
+   * Runs `task` and reports what it cost `target` (CPU, DB commands) and FerretDB (CPU); several
+   * targets (instances of one service) are measured together and summed.
+   */
+  async measure<T>(
+    target: Measured<Api> | Measured<Api>[],
+    task: () => Promise<T>,
+  ): Promise<Window<T>> {
+    const targets = Array.isArray(target) ? target : [target];
+    const stats = () => Promise.all(targets.map((one) => one.worker.call('stats', null)));
+    const counts = () => targets.map((one) => one.tap?.counts() ?? {});
+    const before = await stats();
+    const commandsBefore = counts();
     const dbBefore = this.dbCpuMs();
     const started = monotonicMs();
     const result = await task();
     const wallMs = monotonicMs() - started;
-    const after = await target.worker.call('stats', null);
+    const after = await stats();
     const commandsByName: Record<string, number> = {};
     let commands = 0;
-    for (const [name, count] of Object.entries(target.tap?.counts() ?? {})) {
-      const delta = count - (commandsBefore[name] ?? 0);
-      if (delta) commandsByName[name] = delta;
-      commands += delta;
-    }
+    counts().forEach((now, index) => {
+      for (const [name, count] of Object.entries(now)) {
+        const delta = count - (commandsBefore[index]![name] ?? 0);
+        if (delta) commandsByName[name] = (commandsByName[name] ?? 0) + delta;
+        commands += delta;
+      }
+    });
+    const each = after.map((end, index) => ({
+      cpuMs: end.cpuMs - before[index]!.cpuMs,
+      stats: end,
+    }));
+    const sum = (field: keyof ProcessStats) => after.reduce((total, end) => total + end[field], 0);
     return {
       result,
       wallMs,
-      cpuMs: after.cpuMs - before.cpuMs,
+      cpuMs: each.reduce((total, one) => total + one.cpuMs, 0),
       dbCpuMs: this.dbCpuMs() - dbBefore,
       commands,
       commandsByName,
-      stats: after,
+      stats: {
+        cpuMs: sum('cpuMs'),
+        rss: sum('rss'),
+        heapUsed: sum('heapUsed'),
+        external: sum('external'),
+      },
+      each,
     };
   }
 

@@ -37,6 +37,15 @@ export interface Plan {
     saturationConcurrency: number;
     bytes: number;
   };
+  /**
+   * Scenario 8: the fixed-rate fan-out phase against several instances sharing the database and a
+   * Redis (users, chats, rate and message size as in `fanout`).
+   */
+  cluster: {
+    instances: number;
+    sizes: number[];
+    transports: Transport[];
+  };
   idle: {
     sizes: number[];
     transports: Transport[];
@@ -83,6 +92,7 @@ export function makePlan(quick: boolean, profile: boolean | undefined): Plan {
         saturationConcurrency: 4,
         bytes: 1024,
       },
+      cluster: { instances: 3, sizes: [100], transports: ['graphql-ws', 'legacy-ws'] },
       idle: {
         sizes: [200],
         transports: ['graphql-ws', 'legacy-ws'],
@@ -120,6 +130,7 @@ export function makePlan(quick: boolean, profile: boolean | undefined): Plan {
       saturationConcurrency: 8,
       bytes: 1024,
     },
+    cluster: { instances: 3, sizes: [1000], transports: ['graphql-ws', 'legacy-ws', 'sse'] },
     idle: {
       sizes: [1000, 10_000],
       transports: ['graphql-ws', 'legacy-ws'],

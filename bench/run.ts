@@ -1,9 +1,9 @@
 /**
  * `npm run bench` — the benchmark suite of issue 4 (see bench/README.md).
  *
- *   npm run bench                      full run (about ten minutes on two cores)
+ *   npm run bench                      full run (about twelve minutes on two cores)
  *   npm run bench -- --quick           seconds-long smoke mode (CI)
- *   npm run bench -- --only 1,5        some scenarios only (1–3 run together)
+ *   npm run bench -- --only 1,5        some scenarios only (1–3 run together; 8 needs redis-server)
  *   npm run bench -- --no-profile      without CPU profiles
  *
  * Starts its own FerretDB (temporary directory, free port) and, per scenario, the server in its
@@ -21,6 +21,7 @@ import { Bench } from './context.js';
 import { makePlan } from './plan.js';
 import { createProgress } from './progress.js';
 import { formatReport, row, writeResults, type Results } from './report.js';
+import { clusterFanoutScenario } from './scenarios/cluster-fanout.js';
 import { fanoutScenario } from './scenarios/fanout.js';
 import { idleScenario } from './scenarios/idle.js';
 import { readScenarios } from './scenarios/read.js';
@@ -36,7 +37,7 @@ const { values } = parseArgs({
     'no-profile': { type: 'boolean' },
   },
 });
-const wanted = new Set((values.only ?? '1,2,3,4,5,6,7').split(',').map((part) => part.trim()));
+const wanted = new Set((values.only ?? '1,2,3,4,5,6,7,8').split(',').map((part) => part.trim()));
 const want = (...scenarios: string[]) => scenarios.some((scenario) => wanted.has(scenario));
 const plan = makePlan(values.quick ?? false, values['no-profile'] ? false : values.profile);
 
@@ -54,7 +55,7 @@ if (loadBefore > 0.5 * cpus().length) {
 
 // Each idle connection is a file descriptor in the server and in a load generator.
 const limits = fileLimits();
-const needed = Math.max(...plan.idle.sizes, ...plan.fanout.sizes) + 1024;
+const needed = Math.max(...plan.idle.sizes, ...plan.fanout.sizes, ...plan.cluster.sizes) + 1024;
 const nofile = Math.min(limits.hard, Math.max(limits.soft, needed));
 if (nofile < needed) {
   const fits = plan.idle.sizes.filter((size) => size + 1024 <= nofile);
@@ -63,6 +64,7 @@ if (nofile < needed) {
   );
   plan.idle.sizes = fits;
   plan.fanout.sizes = plan.fanout.sizes.filter((size) => size + 1024 <= nofile);
+  plan.cluster.sizes = plan.cluster.sizes.filter((size) => size + 1024 <= nofile);
 }
 
 await mkdir(RESULTS_DIR, { recursive: true });
@@ -143,6 +145,8 @@ try {
   }
   if (want('4')) await scenario('4 send', () => sendScenario(bench));
   if (want('5')) await scenario('5 fan-out', () => fanoutScenario(bench));
+  // Right after 5: its rows next to the single-instance ones.
+  if (want('8')) await scenario('8 fan-out across instances', () => clusterFanoutScenario(bench));
   if (want('6')) await scenario('6 idle', () => idleScenario(bench));
 } finally {
   await cleanUp();

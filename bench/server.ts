@@ -4,7 +4,8 @@
  * forced GC and CPU profiles. Rate limits are raised out of the way (their checks still run).
  *
  * `BENCH_BATCH_LOADS=off` (or the `setBatchLoads` call) turns DataLoader batching off: the
- * N+1 contrast of scenario 3. Nothing here is reachable over the network.
+ * N+1 contrast of scenario 3. `BENCH_REDIS_URL` makes it one of several instances sharing a
+ * Redis (scenario 8). Nothing here is reachable over the network.
  */
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
@@ -39,6 +40,7 @@ const config = loadConfig({
   MONGO_URL: required('BENCH_MONGO_URL'),
   DB_NAME: required('BENCH_DB_NAME'),
   SECRET_KEY: required('BENCH_SECRET_KEY'),
+  REDIS_URL: process.env.BENCH_REDIS_URL || undefined,
   PASSWORD_HASH_ROUNDS: '1000',
   // Long enough that no token expires during a run.
   ACCESS_TOKEN_EXPIRE_MINUTES: '600',

@@ -1,7 +1,8 @@
 /** Small helpers shared by the orchestrator and the workers. */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { delimiter, join } from 'node:path';
 
 /** CLOCK_MONOTONIC in milliseconds: the same clock in every process of the machine. */
 export const monotonicMs = (): number => Number(process.hrtime.bigint() / 1000n) / 1000;
@@ -33,6 +34,35 @@ export function processCpuMs(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/** Process ids of this process's children running `command` (their name in /proc/<pid>/stat). */
+export function childPids(command: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (name === command && ppid === process.pid) pids.push(Number(entry));
+    } catch {
+      // Gone in the meantime.
+    }
+  }
+  return pids;
+}
+
+/** Whether an executable `command` is on PATH. */
+export function onPath(command: string): boolean {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir || '.', command), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Resident set size of a process in bytes, from /proc/<pid>/status; null if unreadable. */

@@ -36,6 +36,8 @@ export interface ConnectionSpec {
   userId: string;
   token: string;
   chatId: string;
+  /** The server it connects to, when not the one of the `connect` call (several instances). */
+  baseUrl?: string;
 }
 
 /** One way to send: a participant's token and one of their chats. */

@@ -30,7 +30,8 @@ export interface SendReport {
 }
 
 interface Common {
-  baseUrl: string;
+  /** The server, or several (instances behind a load balancer): one message each, in turn. */
+  baseUrl: string | string[];
   senders: SenderSpec[];
   phase: string;
   bytes: number;
@@ -87,6 +88,13 @@ async function sendOne(baseUrl: string, sender: SenderSpec, msgId: string, bytes
 
 const pick = <T>(items: T[]) => items[Math.floor(Math.random() * items.length)]!;
 
+/** The servers of a run taken in turn. */
+function roundRobin(baseUrl: string | string[]) {
+  const urls = typeof baseUrl === 'string' ? [baseUrl] : baseUrl;
+  let next = 0;
+  return () => urls[next++ % urls.length]!;
+}
+
 function reporter(phase: string) {
   const sent: SentMessage[] = [];
   const acks = new Samples();
@@ -121,6 +129,7 @@ function reporter(phase: string) {
 
 async function fixedRate(options: SendersApi['fixedRate'][0]): Promise<SendReport> {
   const report = reporter(options.phase);
+  const server = roundRobin(options.baseUrl);
   const interval = 1000 / options.rate;
   const start = monotonicMs();
   const inFlight = new Set<Promise<void>>();
@@ -135,9 +144,8 @@ async function fixedRate(options: SendersApi['fixedRate'][0]): Promise<SendRepor
         continue;
       }
       const sender = pick(options.senders);
-      const task = report.track(sender, (msgId) =>
-        sendOne(options.baseUrl, sender, msgId, options.bytes),
-      );
+      const baseUrl = server();
+      const task = report.track(sender, (msgId) => sendOne(baseUrl, sender, msgId, options.bytes));
       inFlight.add(task);
       void task.finally(() => inFlight.delete(task));
     }
@@ -149,14 +157,14 @@ async function fixedRate(options: SendersApi['fixedRate'][0]): Promise<SendRepor
 
 async function closedLoop(options: SendersApi['closedLoop'][0]): Promise<SendReport> {
   const report = reporter(options.phase);
+  const server = roundRobin(options.baseUrl);
   const start = monotonicMs();
   await Promise.all(
     Array.from({ length: options.concurrency }, async () => {
       while (monotonicMs() - start < options.durationMs) {
         const sender = pick(options.senders);
-        await report.track(sender, (msgId) =>
-          sendOne(options.baseUrl, sender, msgId, options.bytes),
-        );
+        const baseUrl = server();
+        await report.track(sender, (msgId) => sendOne(baseUrl, sender, msgId, options.bytes));
       }
     }),
   );
@@ -166,10 +174,11 @@ async function closedLoop(options: SendersApi['closedLoop'][0]): Promise<SendRep
 /** One socket per sender, `window` frames in flight on each; a frame is acked by its broadcast. */
 async function legacyWs(options: SendersApi['legacyWs'][0]): Promise<SendReport> {
   const report = reporter(options.phase);
+  const server = roundRobin(options.baseUrl);
   const start = monotonicMs();
   await Promise.all(
     options.senders.map(async (sender) => {
-      const url = `${options.baseUrl.replace(/^http/, 'ws')}/ws/${encodeURIComponent(sender.userId)}?token=${sender.token}`;
+      const url = `${server().replace(/^http/, 'ws')}/ws/${encodeURIComponent(sender.userId)}?token=${sender.token}`;
       const socket = new WebSocket(url, { perMessageDeflate: false });
       await new Promise<void>((resolve, reject) => {
         socket.once('open', () => resolve());

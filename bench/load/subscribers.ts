@@ -18,7 +18,7 @@ import { phaseOf, readMark, Samples, type ConnectionSpec, type Transport } from 
 
 export interface ConnectOptions {
   transport: Transport;
-  /** http://host:port of the server. */
+  /** http://host:port of the server (unless a connection names its own). */
   baseUrl: string;
   connections: ConnectionSpec[];
   /** Handshakes in flight at once. */
@@ -133,8 +133,9 @@ function open(
     connection.open = false;
   };
 
+  const baseUrl = spec.baseUrl ?? options.baseUrl;
   if (options.transport === 'sse') {
-    const url = `${options.baseUrl}/sse/${encodeURIComponent(spec.userId)}?token=${spec.token}`;
+    const url = `${baseUrl}/sse/${encodeURIComponent(spec.userId)}?token=${spec.token}`;
     const sse = request(url, {
       agent: false,
       localAddress,
@@ -179,8 +180,8 @@ function open(
 
   const graphql = options.transport === 'graphql-ws';
   const url = graphql
-    ? wsUrl(options.baseUrl, '/graphql')
-    : wsUrl(options.baseUrl, `/ws/${encodeURIComponent(spec.userId)}?token=${spec.token}`);
+    ? wsUrl(baseUrl, '/graphql')
+    : wsUrl(baseUrl, `/ws/${encodeURIComponent(spec.userId)}?token=${spec.token}`);
   const socket = new WebSocket(url, graphql ? 'graphql-transport-ws' : undefined, {
     localAddress,
     perMessageDeflate: false,
