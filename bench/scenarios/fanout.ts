@@ -5,7 +5,7 @@
  * group chats: deliveries per second the server sustains).
  *
  * FerretDB scans a whole collection for every query but an `_id` lookup (~0.1 ms per document),
- * and every connection costs a user lookup (two on graphql-ws) and a chat lookup. So the N
+ * and every connection costs a user lookup (and a chat lookup on graphql-ws). So the N
  * connections belong to `plan.fanout.users` users — several connections ("devices") each — which
  * keeps set-up to minutes; the per-socket work of a delivery is the same either way.
  *
