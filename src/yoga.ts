@@ -24,6 +24,11 @@ export interface TransportContext {
   clientIp: string;
   /** graphql-ws: who `connection_init` authenticated, reused while the token is the same. */
   authenticated?: Authenticated;
+  /**
+   * graphql-ws: the socket itself holds its users' presence and closes when a token expires or
+   * is revoked (and at shutdown), so its operations need no tracking of their own.
+   */
+  connectionTracked?: boolean;
 }
 
 function toClientError(error: unknown, message: string): Error {

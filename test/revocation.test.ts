@@ -54,6 +54,47 @@ it('logout closes every graphql-ws socket of the user with 4403', async () => {
   bystander.socket.close();
 });
 
+it('logout closes a socket whose subscription carried the token per subscribe (GraphiQL)', async () => {
+  const user = await registerUser(server);
+  const other = await registerUser(server);
+  const chatId = await createChat(server, user, other);
+  const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws');
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    socket.once('close', (code, reason) => resolve({ code, reason: String(reason) })),
+  );
+  const messages: { type: string }[] = [];
+  socket.on('message', (data) => messages.push(JSON.parse(String(data)) as { type: string }));
+  await new Promise((resolve) => socket.once('open', resolve));
+  socket.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+  await withTimeout(
+    new Promise<void>((resolve) => socket.once('message', () => resolve())),
+    'connection_ack',
+  );
+  socket.send(
+    JSON.stringify({
+      id: '1',
+      type: 'subscribe',
+      payload: {
+        query: `subscription { messageAdded(chatId: "${chatId}") { id } }`,
+        extensions: { headers: { Authorization: `Bearer ${user.token}` } },
+      },
+    }),
+  );
+  // The probe arrives once the subscription is live.
+  for (let attempt = 0; !messages.some((m) => m.type === 'next'); attempt += 1) {
+    expect(attempt, 'the subscription to go live').toBeLessThan(50);
+    await server.gql(
+      'mutation ($c: ID!) { sendMessage(chatId: $c, content: "probe") { id } }',
+      { c: chatId },
+      other.token,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+
+  await server.gql('mutation { logout }', {}, user.token);
+  expect(await withTimeout(closed, 'close')).toEqual({ code: 4403, reason: 'Token revoked' });
+});
+
 it('a socket whose token expires is closed with 4403', async () => {
   const user = await registerUser(server);
   const { closed } = await openSocket(await tokenExpiringIn(user, 2));

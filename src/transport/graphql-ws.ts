@@ -136,6 +136,7 @@ export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: 
           authorization,
           clientIp: clientAddress(ctx.extra.request, app.config.trustProxy),
           authenticated: identities.get(ctx.extra.socket),
+          connectionTracked: true,
         });
         let document;
         try {
