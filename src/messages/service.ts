@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { Repeater } from 'graphql-yoga';
 import { toPublicUser, type MessageModel } from '../db/documents.js';
-import type { MessageEvent } from '../events/bus.js';
+import type { EventBus, MessageEvent } from '../events/bus.js';
 import type { MessageDoc } from '../db/documents.js';
 import { isDuplicateKeyError } from '../db/mongo.js';
 import { badInput } from '../errors.js';
@@ -174,6 +174,10 @@ export type MessageAddedPayload = Pick<MessageEvent, 'message'> & Partial<Messag
 
 const CATCH_UP_PAGE = 100;
 
+/** Subscribes to a chat's live messages that the user may receive. */
+const liveMessagesFor = (bus: EventBus, chatId: string, userId: string) => () =>
+  bus.chatMessages(chatId, (event) => event.participants.includes(userId));
+
 /**
  * The messages of one chat as they arrive. With `after`, first every message stored after that
  * position (paged from the database), then live ones; live events that arrive meanwhile wait,
@@ -187,10 +191,10 @@ export async function followChat(
   const viewer = requireViewer(scope);
   const chat = await requireMembership(scope, chatId);
   const from = after ? toPosition(after, 'after') : null;
-  const follow = () =>
-    scope.app.bus.chatMessages(chat.chat_id, (event) =>
-      event.participants.includes(viewer.user_id),
-    );
+  // The subscription may live for hours: it keeps the ids it needs, not what it read to start.
+  scope.loaders.forget();
+  const { bus, db } = scope.app;
+  const follow = liveMessagesFor(bus, chat.chat_id, viewer.user_id);
   if (!from) return follow();
 
   // Runs on the first next(): a stream never read never subscribes.
@@ -210,7 +214,7 @@ export async function followChat(
     let position = from;
     for (;;) {
       const page = await findTimelineSlice(
-        scope.app.db,
+        db,
         chat.chat_id,
         { after: position },
         'oldest',
