@@ -29,6 +29,11 @@ export interface TransportContext {
    * is revoked (and at shutdown), so its operations need no tracking of their own.
    */
   connectionTracked?: boolean;
+  /**
+   * graphql-ws: writes a `next` message with this serialized payload straight to the operation's
+   * socket (see src/messages/shared-delivery.ts).
+   */
+  sendNext?: (payloadJson: string) => void;
 }
 
 function toClientError(error: unknown, message: string): Error {
@@ -59,7 +64,20 @@ function toClientError(error: unknown, message: string): Error {
   return maskError(error, message, false);
 }
 
+/** What a client may see of an error (logged when unexpected), for every GraphQL result. */
+export type ErrorMasker = (error: unknown, message: string) => Error;
+
 export function createGraphQLServer(app: App, plugins: Plugin<RequestScope>[] = []) {
+  const maskClientError: ErrorMasker = (error, message) => {
+    const clientError = toClientError(error, message);
+    if (
+      !(clientError instanceof GraphQLError) ||
+      clientError.extensions.code === 'INTERNAL_SERVER_ERROR'
+    ) {
+      app.logger.error({ err: error }, 'unexpected GraphQL error');
+    }
+    return clientError;
+  };
   const yoga = createYoga<TransportContext & Partial<YogaInitialContext>, RequestScope>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -68,19 +86,8 @@ export function createGraphQLServer(app: App, plugins: Plugin<RequestScope>[] = 
     landingPage: false,
     graphiql: { subscriptionsProtocol: 'WS', title: 'ZeroHour Chat GraphQL' },
     renderGraphiQL,
-    plugins: [...graphqlLimits(app.config), shareMessageAddedResults(), ...plugins],
-    maskedErrors: {
-      maskError: (error, message) => {
-        const clientError = toClientError(error, message);
-        if (
-          !(clientError instanceof GraphQLError) ||
-          clientError.extensions.code === 'INTERNAL_SERVER_ERROR'
-        ) {
-          app.logger.error({ err: error }, 'unexpected GraphQL error');
-        }
-        return clientError;
-      },
-    },
+    plugins: [...graphqlLimits(app.config), shareMessageAddedResults(maskClientError), ...plugins],
+    maskedErrors: { maskError: maskClientError },
     logging: {
       debug: (...args) => app.logger.debug(args),
       info: (...args) => app.logger.info(args),

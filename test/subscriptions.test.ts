@@ -501,6 +501,59 @@ describe('messageAdded over graphql-ws (token in connection_init)', () => {
     }
   });
 
+  it('masks an error in a delivered result and goes on delivering', async () => {
+    // A stored message whose sender no longer exists fails to resolve `sender`: the client gets
+    // the masked error in that result, never the server's message, and later messages still come.
+    const { a, b, chatId } = await pair();
+    const first = await send(a, chatId, 'before the gap');
+    const cursor = await server.gql<{ chat: { messages: { edges: { cursor: string }[] } } }>(
+      'query ($c: ID!) { chat(id: $c) { messages(last: 1) { edges { cursor } } } }',
+      { c: chatId },
+      b.token,
+    );
+    const after = cursor.data!.chat.messages.edges[0]!.cursor;
+    await server.service.app.db.messages.insertOne({
+      message_id: `orphan-${first}`,
+      chat_id: chatId,
+      sender_id: 'no-such-user',
+      content: 'sender gone',
+      timestamp: new Date(),
+      message_type: 'text',
+    });
+    const sub = subscribeWs<{ messageAdded: { id: string; sender: { id: string } } }>(
+      wsClient({ authorization: bearer(b) }),
+      /* GraphQL */ `
+        subscription ($chatId: ID!, $after: String) {
+          messageAdded(chatId: $chatId, after: $after) {
+            id
+            sender {
+              id
+            }
+          }
+        }
+      `,
+      { chatId, after },
+    );
+    await waitFor(() => sub.results.length >= 1, 'the replayed message');
+    const later = await send(a, chatId, 'after the gap');
+    await waitFor(
+      () => sub.results.some((result) => result.data?.messageAdded.id === later),
+      'the live message',
+    );
+    expect(sub.results[0]).toEqual({
+      data: null,
+      errors: [
+        expect.objectContaining({
+          message: 'Unexpected error.',
+          path: ['messageAdded', 'sender'],
+          extensions: expect.objectContaining({ code: 'INTERNAL_SERVER_ERROR' }),
+        }),
+      ],
+    });
+    expect(JSON.stringify(sub.results[0])).not.toContain('no-such-user');
+    expect(sub.errors).toEqual([]);
+  });
+
   it('accepts the connection_init header name in any case', async () => {
     const { a, b, chatId } = await pair();
     const subB = subscribeWs<MessageAddedData>(

@@ -7,6 +7,10 @@
  * on the viewer themself. So subscribers are grouped by (document, variables, sender-or-not) —
  * or by viewer when the selection reaches `chat` — and each group's result is computed once and
  * shared by every socket in it.
+ *
+ * Over graphql-ws the result is also masked and serialized once, and written straight to each
+ * socket (`sendNext`), instead of passing every socket's copy through graphql-ws's and envelop's
+ * per-operation iterators; over SSE it goes the usual way.
  */
 import {
   createSourceEventStream,
@@ -20,6 +24,7 @@ import {
 } from 'graphql';
 import { isAsyncIterable, mapAsyncIterator, type Plugin } from 'graphql-yoga';
 import type { RequestScope } from '../context.js';
+import type { ErrorMasker, TransportContext } from '../yoga.js';
 import type { MessageAddedPayload } from './service.js';
 
 type Result = ExecutionResult | Promise<ExecutionResult>;
@@ -57,21 +62,27 @@ function documentId(document: DocumentNode): number {
   return known;
 }
 
-/** Results computed for an event, by audience; forgotten with the event. */
-const resultsByEvent = new WeakMap<MessageAddedPayload, Map<string, Result>>();
+interface SharedResult {
+  result: Result;
+  /** The masked result as JSON, made on first request (graphql-ws sockets). */
+  json?: Promise<string>;
+}
 
-function sharedResult(event: MessageAddedPayload, audience: string, run: () => Result): Result {
+/** Results computed for an event, by audience; forgotten with the event. */
+const resultsByEvent = new WeakMap<MessageAddedPayload, Map<string, SharedResult>>();
+
+function sharedResult(event: MessageAddedPayload, audience: string, run: () => Result) {
   let results = resultsByEvent.get(event);
   if (!results) {
     results = new Map();
     resultsByEvent.set(event, results);
   }
-  let result = results.get(audience);
-  if (!result) {
-    result = run();
-    results.set(audience, result);
+  let shared = results.get(audience);
+  if (!shared) {
+    shared = { result: run() };
+    results.set(audience, shared);
   }
-  return result;
+  return shared;
 }
 
 function isMessageAdded(args: ExecutionArgs): boolean {
@@ -86,28 +97,80 @@ function isMessageAdded(args: ExecutionArgs): boolean {
   return false;
 }
 
-async function subscribeShared(args: ExecutionArgs & { contextValue: RequestScope }) {
-  const source = await createSourceEventStream(args);
-  if (!isAsyncIterable(source)) return source;
-  const viewerId = args.contextValue.viewer?.user_id;
-  const selection = `${documentId(args.document)}:${args.operationName ?? ''}:${JSON.stringify(args.variableValues ?? {})}`;
-  const perViewer = selectsChat(args);
-  return mapAsyncIterator(source as AsyncIterable<MessageAddedPayload>, (event) => {
-    const relation = perViewer
-      ? `viewer:${viewerId}`
-      : event.message.sender_id === viewerId
-        ? 'sender'
-        : 'recipient';
-    return sharedResult(event, `${selection}:${relation}`, () =>
-      execute({ ...args, rootValue: event }),
-    );
-  });
+type SubscriptionArgs = ExecutionArgs & { contextValue: RequestScope & TransportContext };
+
+/**
+ * Hands each event's serialized result straight to `sendNext`, in order, and yields nothing
+ * itself: the stream graphql-ws iterates only ends (with the source, or when returned). Per
+ * socket a delivery is then a string concatenation and a write, as on the legacy transports.
+ */
+function sendDirectly<Event>(
+  source: AsyncIterator<Event>,
+  serialize: (event: Event) => Promise<string>,
+  sendNext: (payloadJson: string) => void,
+): AsyncIterableIterator<never> {
+  const done = { value: undefined, done: true } as const;
+  const pumped = (async () => {
+    for (let next = await source.next(); !next.done; next = await source.next()) {
+      sendNext(await serialize(next.value));
+    }
+  })();
+  return {
+    next: () => pumped.then(() => done),
+    return: async () => {
+      await source.return?.();
+      return done;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }
 
-export function shareMessageAddedResults(): Plugin<RequestScope> {
+function createSubscribe(maskError: ErrorMasker) {
+  const masked = async (result: Result): Promise<string> => {
+    const { errors, ...rest } = await result;
+    const payload = errors
+      ? { ...rest, errors: errors.map((error) => maskError(error, 'Unexpected error.')) }
+      : rest;
+    return JSON.stringify(payload);
+  };
+
+  return async (args: SubscriptionArgs) => {
+    const source = await createSourceEventStream(args);
+    if (!isAsyncIterable(source)) return source;
+    const events = source as AsyncIterable<MessageAddedPayload>;
+    const viewerId = args.contextValue.viewer?.user_id;
+    const selection = `${documentId(args.document)}:${args.operationName ?? ''}:${JSON.stringify(args.variableValues ?? {})}`;
+    const perViewer = selectsChat(args);
+    const shared = (event: MessageAddedPayload) => {
+      const relation = perViewer
+        ? `viewer:${viewerId}`
+        : event.message.sender_id === viewerId
+          ? 'sender'
+          : 'recipient';
+      return sharedResult(event, `${selection}:${relation}`, () =>
+        execute({ ...args, rootValue: event }),
+      );
+    };
+    const { sendNext } = args.contextValue;
+    if (!sendNext) return mapAsyncIterator(events, (event) => shared(event).result);
+    return sendDirectly(
+      events[Symbol.asyncIterator](),
+      (event) => {
+        const entry = shared(event);
+        return (entry.json ??= masked(entry.result));
+      },
+      sendNext,
+    );
+  };
+}
+
+export function shareMessageAddedResults(maskError: ErrorMasker): Plugin<RequestScope> {
+  const subscribe = createSubscribe(maskError);
   return {
     onSubscribe({ args, setSubscribeFn }) {
-      if (isMessageAdded(args)) setSubscribeFn(subscribeShared as never);
+      if (isMessageAdded(args)) setSubscribeFn(subscribe as never);
     },
   };
 }

@@ -86,6 +86,22 @@ function isClientMessage(text: string): boolean {
   }
 }
 
+/** Closes a socket this far behind; true if it was. */
+function cutOffIfBehind(socket: WebSocket): boolean {
+  if (socket.bufferedAmount <= SLOW_CONSUMER_BYTES) return false;
+  socket.close(1008, 'slow consumer');
+  return true;
+}
+
+/** Writes `next` messages of one operation whose payload is already serialized. */
+function nextSender(socket: WebSocket, id: string) {
+  const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  return (payloadJson: string) => {
+    if (socket.readyState !== socket.OPEN || cutOffIfBehind(socket)) return;
+    socket.send(prefix + payloadJson + '}');
+  };
+}
+
 export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: WebSocketServer) {
   refuseInvalidMessages(wsServer);
   /** Who each socket's `connection_init` authenticated: its operations need no second lookup. */
@@ -121,7 +137,7 @@ export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: 
           throw error;
         }
       },
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         if (Object.keys(ctx.subscriptions).length >= MAX_OPERATIONS_PER_SOCKET) {
           return [
             new GraphQLError(`At most ${MAX_OPERATIONS_PER_SOCKET} operations per connection`, {
@@ -137,6 +153,7 @@ export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: 
           clientIp: clientAddress(ctx.extra.request, app.config.trustProxy),
           authenticated: identities.get(ctx.extra.socket),
           connectionTracked: true,
+          sendNext: nextSender(ctx.extra.socket, id),
         });
         let document;
         try {
@@ -169,8 +186,7 @@ export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: 
         return args;
       },
       onNext: (ctx) => {
-        const { socket } = ctx.extra;
-        if (socket.bufferedAmount > SLOW_CONSUMER_BYTES) socket.close(1008, 'slow consumer');
+        cutOffIfBehind(ctx.extra.socket);
       },
       onClose: (ctx) => {
         const held = presenceBySocket.get(ctx.extra.socket);
