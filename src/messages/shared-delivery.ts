@@ -115,6 +115,8 @@ function sendDirectly<Event>(
       sendNext(await serialize(next.value));
     }
   })();
+  // A failure reaches graphql-ws through next(); after return() nobody is waiting for it.
+  pumped.catch(() => undefined);
   return {
     next: () => pumped.then(() => done),
     return: async () => {
