@@ -711,7 +711,14 @@ describe('GraphiQL style: empty connection_init, token in each subscribe', () =>
       expect(raw.ofType('error')).toEqual([]);
       expect(raw.closeCode).toBeUndefined();
 
+      // After complete, nothing more arrives under that id, and the socket stays open.
       raw.send({ id: 'graphiql-1', type: 'complete' });
+      await sleep(100);
+      const delivered = raw.ofType('next', 'graphiql-1').length;
+      await send(a, chatId, 'after complete');
+      await sleep(GRACE);
+      expect(raw.ofType('next', 'graphiql-1')).toHaveLength(delivered);
+      expect(raw.closeCode).toBeUndefined();
       await raw.close();
     },
   );

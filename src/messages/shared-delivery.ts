@@ -110,9 +110,13 @@ function sendDirectly<Event>(
   sendNext: (payloadJson: string) => void,
 ): AsyncIterableIterator<never> {
   const done = { value: undefined, done: true } as const;
+  let ended = false;
   const pumped = (async () => {
     for (let next = await source.next(); !next.done; next = await source.next()) {
-      sendNext(await serialize(next.value));
+      const payload = await serialize(next.value);
+      // Once the operation is complete, nothing more goes out under its id.
+      if (ended) break;
+      sendNext(payload);
     }
   })();
   // A failure reaches graphql-ws through next(); after return() nobody is waiting for it.
@@ -120,6 +124,7 @@ function sendDirectly<Event>(
   return {
     next: () => pumped.then(() => done),
     return: async () => {
+      ended = true;
       await source.return?.();
       return done;
     },
