@@ -8,7 +8,6 @@
  * (`./cluster-target.ts`).
  */
 import { setMaxListeners } from 'node:events';
-import { createPubSub, type PubSubEventTarget } from 'graphql-yoga';
 import type { MessageDoc, PublicUser } from '../db/documents.js';
 import { createTopicHub } from './topic-hub.js';
 
@@ -27,16 +26,10 @@ export interface RevocationEvent {
   userId: string;
 }
 
-type Channels = {
-  'chat:message': [chatId: string, event: MessageEvent];
-  'user:message': [userId: string, event: MessageEvent];
-  presence: [event: PresenceEvent];
-  revoked: [event: RevocationEvent];
-};
-
-// Topic names as createPubSub builds them: `${channel}:${id}`.
 const CHAT_TOPIC = 'chat:message:';
 const INBOX_TOPIC = 'user:message:';
+const PRESENCE_TOPIC = 'presence';
+const REVOKED_TOPIC = 'revoked';
 
 /** The topics a message goes out on: its chat's and each participant's inbox. */
 export const messageTopics = (event: MessageEvent): string[] => [
@@ -57,21 +50,21 @@ export function followedBy(topics: Iterable<string>): { chatIds: string[]; userI
 
 export function localEventTarget(): EventTarget {
   const eventTarget = new EventTarget();
-  // Every connection listens on its user's and chat's topics: thousands of listeners are normal.
+  // Each topic has one listener (its hub), but a busy server follows thousands of topics.
   setMaxListeners(0, eventTarget);
   return eventTarget;
 }
 
 export function createEventBus(eventTarget: EventTarget = localEventTarget()) {
-  const pubSub = createPubSub<Channels>({
-    eventTarget: eventTarget as PubSubEventTarget<Channels>,
-  });
-  // Message topics have many subscribers each: one listener per topic feeds them all.
+  const publish = (topic: string, detail: unknown) =>
+    eventTarget.dispatchEvent(new CustomEvent(topic, { detail }));
+  // One listener per topic feeds every subscriber of it, each with its own bounded queue.
   const messages = createTopicHub<MessageEvent>(eventTarget);
+  const presence = createTopicHub<PresenceEvent>(eventTarget);
+  const revocations = createTopicHub<RevocationEvent>(eventTarget);
   return {
     publishMessage(event: MessageEvent) {
-      pubSub.publish('chat:message', event.message.chat_id, event);
-      for (const userId of event.participants) pubSub.publish('user:message', userId, event);
+      for (const topic of messageTopics(event)) publish(topic, event);
     },
     /** A chat's new messages that `accepts` lets through, as a stream; subscribed from now. */
     chatMessages: (chatId: string, accepts?: (event: MessageEvent) => boolean) =>
@@ -79,11 +72,15 @@ export function createEventBus(eventTarget: EventTarget = localEventTarget()) {
     /** Calls `deliver` with every new message of the user's chats until the returned function is called. */
     onInbox: (userId: string, deliver: (event: MessageEvent) => void) =>
       messages.listen(INBOX_TOPIC + userId, deliver),
-    publishPresence: (event: PresenceEvent) => pubSub.publish('presence', event),
-    presenceChanges: () => pubSub.subscribe('presence'),
+    publishPresence: (event: PresenceEvent) => publish(PRESENCE_TOPIC, event),
+    /** Presence changes that `accepts` lets through, as a stream; subscribed from now. */
+    presenceChanges: (accepts: (event: PresenceEvent) => boolean) =>
+      presence.subscribe(PRESENCE_TOPIC, accepts),
     /** A user's tokens were revoked: their live connections must end. */
-    publishRevocation: (event: RevocationEvent) => pubSub.publish('revoked', event),
-    revocations: () => pubSub.subscribe('revoked'),
+    publishRevocation: (event: RevocationEvent) => publish(REVOKED_TOPIC, event),
+    /** Calls `handle` with every revocation until the returned function is called. */
+    onRevocation: (handle: (event: RevocationEvent) => void) =>
+      revocations.listen(REVOKED_TOPIC, handle),
   };
 }
 

@@ -163,14 +163,9 @@ export function createPresence(
         )
       : enqueue(userId, () => write(userId, online));
 
-  const revocations = bus.revocations()[Symbol.asyncIterator]();
-  void (async () => {
-    for (let next = await revocations.next(); !next.done; next = await revocations.next()) {
-      for (const connection of liveConnections.get(next.value.userId) ?? []) {
-        connection.end?.('Token revoked');
-      }
-    }
-  })();
+  const stopRevocations = bus.onRevocation(({ userId }) => {
+    for (const connection of liveConnections.get(userId) ?? []) connection.end?.('Token revoked');
+  });
 
   // Renew this instance's leases, and end those of instances that stopped renewing theirs.
   let beating: Promise<void> | null = null;
@@ -221,7 +216,7 @@ export function createPresence(
     /** Ends the background work, once what is under way is done. */
     async stop() {
       clearInterval(heartbeat);
-      void revocations.return?.();
+      stopRevocations();
       await settled();
     },
   };

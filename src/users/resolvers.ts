@@ -1,4 +1,3 @@
-import { filter, pipe } from 'graphql-yoga';
 import type { Resolvers } from '../generated/graphql.js';
 import type { UserModel } from '../db/documents.js';
 import type { PresenceEvent } from '../events/bus.js';
@@ -23,10 +22,7 @@ export const usersResolvers: Resolvers = {
       subscribe: async (_parent, args, ctx) => {
         requireViewer(ctx);
         const watched = args.userIds ? new Set(args.userIds) : await contactIds(ctx);
-        return pipe(
-          ctx.app.bus.presenceChanges(),
-          filter((event: PresenceEvent) => watched.has(event.user.user_id)),
-        );
+        return ctx.app.bus.presenceChanges((event) => watched.has(event.user.user_id));
       },
       resolve: (event: PresenceEvent) => event.user,
     },
