@@ -6,7 +6,6 @@ import { createEventBus, type EventBus } from './events/bus.js';
 import { createClusterEventTarget } from './events/cluster-target.js';
 import { storedSince } from './events/read-back.js';
 import { connectRedis } from './events/redis.js';
-import { AppError } from './errors.js';
 import { createRateLimits, type RateLimits } from './security/rate-limits.js';
 import { createPresence, type Presence } from './users/presence.js';
 
@@ -22,20 +21,6 @@ export interface App {
   batchLoads: boolean;
   /** Stops background work and closes the Redis connections (after the server has closed). */
   close(): Promise<void>;
-}
-
-/**
- * Shared limits cannot be checked while Redis is away: the action is refused as unavailable
- * (fail closed), rather than allowed unlimited or failed as an unexpected error.
- */
-function unavailableWithoutStore(limits: RateLimits): RateLimits {
-  return {
-    consume: (name, key) =>
-      limits.consume(name, key).catch((error: unknown) => {
-        if (error instanceof AppError) throw error;
-        throw new AppError('SERVICE_UNAVAILABLE', 'Temporarily unavailable; try again shortly');
-      }),
-  };
 }
 
 /** One instance alone, or with REDIS_URL one of several sharing events, presence and limits. */
@@ -62,9 +47,7 @@ export async function createApp(config: Config, db: Database, logger: Logger): P
     db,
     bus,
     presence,
-    rateLimits: redis
-      ? unavailableWithoutStore(createRateLimits(config, redis.commands))
-      : createRateLimits(config),
+    rateLimits: createRateLimits(config, redis?.commands),
     logger,
     batchLoads: true,
     async close() {

@@ -92,7 +92,6 @@ export function createServer(app: App): Server {
       } finally {
         clearInterval(idleSweep);
       }
-      await app.presence.settled();
     },
   };
 }

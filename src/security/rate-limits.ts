@@ -48,6 +48,10 @@ export function createRateLimits(config: Config, redis?: unknown): RateLimits {
         if (rejection instanceof RateLimiterRes) {
           throw new RateLimitedError(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)));
         }
+        // Shared counters cannot be checked while Redis is away: refuse as unavailable (fail
+        // closed), rather than allow without limit or fail as an unexpected error.
+        if (redis)
+          throw new AppError('SERVICE_UNAVAILABLE', 'Temporarily unavailable; try again shortly');
         throw rejection;
       }
     },

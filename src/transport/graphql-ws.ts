@@ -128,7 +128,11 @@ export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: 
         const token = bearerToken(authorization);
         if (!token) return false;
         try {
-          const { user, expiresAt } = await authenticate(app, new Loaders(app.db, app.batchLoads), token);
+          const { user, expiresAt } = await authenticate(
+            app,
+            new Loaders(app.db, app.batchLoads),
+            token,
+          );
           identities.set(ctx.extra.socket, { authorization, user, expiresAt });
           holdPresence(ctx.extra.socket, user.user_id, expiresAt);
           return true;
