@@ -39,7 +39,8 @@ export async function recordLastMessage({ chats }: Database, message: MessageDoc
       $or: [
         { last_message_time: null },
         { last_message_time: { $lte: message.timestamp } },
-        { last_message_time: { $gt: new Date(message.timestamp.getTime() + MAX_CLOCK_SKEW_MS) } },
+        // Only a time in the future is a wrong clock; a resent old message must not win.
+        { last_message_time: { $gt: new Date(Date.now() + MAX_CLOCK_SKEW_MS) } },
       ],
     },
     {
