@@ -10,9 +10,8 @@ import type { App } from '../app.js';
 import { AppError } from '../errors.js';
 import type { MessageEvent } from '../events/bus.js';
 import type { ConnectionOptions } from '../users/presence.js';
-import { expectedError } from '../expected-errors.js';
 import { clientAddress } from '../security/client-address.js';
-import { rejectUpgrade, refusalOf, type Refusal } from '../transport/http-refusal.js';
+import { refusalFor, rejectUpgrade, type Refusal } from '../transport/http-refusal.js';
 import { pathOf } from '../transport/upgrades.js';
 import { authorizeLegacyUser, legacyToken } from './auth.js';
 import { createLegacySse } from './sse.js';
@@ -59,12 +58,8 @@ export function createLegacyRealtime(app: App): LegacyRealtime {
     };
   }
 
-  function refusal(error: unknown): Refusal {
-    const expected = expectedError(error);
-    if (expected) return refusalOf(expected);
-    app.logger.error({ err: error }, 'legacy realtime admission failed');
-    return { status: 500, detail: 'Internal Server Error', headers: {} };
-  }
+  const refusal = (error: unknown): Refusal =>
+    refusalFor(error, app.logger, 'legacy realtime admission failed');
 
   return {
     handleUpgrade(request, socket, head) {

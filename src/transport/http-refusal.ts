@@ -1,7 +1,9 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
 import type { AppError } from '../errors.js';
 import { HTTP_STATUS } from '../errors.js';
+import { expectedError } from '../expected-errors.js';
 import { RateLimitedError } from '../security/rate-limits.js';
 
 export interface Refusal {
@@ -16,6 +18,14 @@ export function refusalOf(error: AppError): Refusal {
   if (error.code === 'UNAUTHENTICATED') headers['WWW-Authenticate'] = 'Bearer';
   if (error instanceof RateLimitedError) headers['Retry-After'] = error.retryAfterSeconds;
   return { status: HTTP_STATUS[error.code], detail: error.message, headers };
+}
+
+/** The answer for `error`: an expected one's status, anything else logged (as `failed`) and a 500. */
+export function refusalFor(error: unknown, logger: Logger, failed: string): Refusal {
+  const expected = expectedError(error);
+  if (expected) return refusalOf(expected);
+  logger.error({ err: error }, failed);
+  return { status: 500, detail: 'Internal Server Error', headers: {} };
 }
 
 /** Answers a WebSocket upgrade with an HTTP error instead of switching protocols. */

@@ -8,10 +8,9 @@ import type { Duplex } from 'node:stream';
 import type { WebSocketServer } from 'ws';
 import type { App } from '../app.js';
 import { forbidden, notFound } from '../errors.js';
-import { expectedError } from '../expected-errors.js';
 import type { LegacyRealtime } from '../legacy/realtime.js';
 import { clientAddress } from '../security/client-address.js';
-import { refusalOf, rejectUpgrade } from './http-refusal.js';
+import { refusalFor, refusalOf, rejectUpgrade } from './http-refusal.js';
 
 export function routeUpgrades(
   app: App,
@@ -44,12 +43,8 @@ export function routeUpgrades(
         routes.graphql.handleUpgrade(request, socket, head, (ws) => {
           routes.graphql.emit('connection', ws, request);
         }),
-      (error: unknown) => {
-        const expected = expectedError(error);
-        if (expected) return rejectUpgrade(socket, refusalOf(expected));
-        app.logger.error({ err: error }, 'WebSocket upgrade failed');
-        rejectUpgrade(socket, { status: 500, detail: 'Internal Server Error', headers: {} });
-      },
+      (error: unknown) =>
+        rejectUpgrade(socket, refusalFor(error, app.logger, 'WebSocket upgrade failed')),
     );
   }
 }
