@@ -14,7 +14,7 @@ import { login, logout, register } from '../auth/service.js';
 import { createChat, listChats, MAX_CHATS_PAGE, otherParticipantId } from '../chats/service.js';
 import { authorizeLegacyUser, legacyToken } from '../legacy/auth.js';
 import { listRecentMessages, sendMessage } from '../messages/service.js';
-import { searchUsers } from '../users/service.js';
+import { MAX_SEARCH_RESULTS, searchUsers } from '../users/service.js';
 import { restErrorHandler } from './errors.js';
 import {
   chatJson,
@@ -116,7 +116,7 @@ function userRoutes(api: FastifyInstance) {
     {
       schema: {
         tags: ['users'],
-        summary: 'Search users by username, first or last name (max 20)',
+        summary: `Search users by username, first or last name (max ${MAX_SEARCH_RESULTS})`,
         security: bearer,
         querystring: schemas.searchQuery,
         response: { 200: schemas.userList, ...errors(401) },

@@ -2,6 +2,8 @@
  * JSON Schemas of the REST shims: Fastify validates requests and serializes responses with them,
  * and the OpenAPI description at /openapi.json is generated from them — one source of truth.
  */
+import { MAX_SEARCH_RESULTS } from '../users/service.js';
+
 const string = { type: 'string' } as const;
 const nullableString = { type: ['string', 'null'] } as const;
 const dateTime = { type: 'string', format: 'date-time' } as const;
@@ -58,7 +60,7 @@ const userSummary = object({
 });
 
 export const searchQuery = object({ query: { type: 'string', maxLength: 100 } });
-export const userList = { type: 'array', items: userSummary, maxItems: 20 };
+export const userList = { type: 'array', items: userSummary, maxItems: MAX_SEARCH_RESULTS };
 
 export const chatListResponse = {
   type: 'array',

@@ -5,7 +5,7 @@ import { checkPageSize } from '../pagination.js';
 import { id, parseInput } from '../validation.js';
 import { searchUsers as findMatchingUsers } from './repository.js';
 
-const MAX_SEARCH_RESULTS = 20;
+export const MAX_SEARCH_RESULTS = 20;
 const searchText = z.string().max(100, 'must be at most 100 characters');
 
 /** Up to 20 users whose username, first or last name contains `query` (any case); never the caller. */
