@@ -64,6 +64,22 @@ export interface BenchOptions {
   nofile: number;
 }
 
+/** The two profilers a measured worker runs: its RPC names, file extension and summary. */
+const PROFILERS = {
+  cpu: {
+    start: 'profileStart',
+    stop: 'profileStop',
+    extension: '.cpuprofile',
+    summarise: summariseCpuProfile,
+  },
+  heap: {
+    start: 'heapProfileStart',
+    stop: 'heapProfileStop',
+    extension: '.heapprofile',
+    summarise: summariseHeapProfile,
+  },
+} as const;
+
 export class Bench {
   readonly plan: Plan;
   readonly progress: Progress;
@@ -277,30 +293,33 @@ export class Bench {
   }
 
   /** Runs `task` under the CPU profiler of `target` and keeps a summary of the profile. */
-  async profiled<T>(target: Measured<Api>, label: string, task: () => Promise<T>): Promise<T> {
-    if (!this.plan.profile) return task();
-    await target.worker.call('profileStart', null);
-    try {
-      return await task();
-    } finally {
-      const slug = label.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
-      const file = join(this.options.resultsDir, `${this.options.stamp}-${slug}.cpuprofile`);
-      await target.worker.call('profileStop', file);
-      this.profiles.push(await summariseCpuProfile(label, file));
-    }
+  profiled<T>(target: Measured<Api>, label: string, task: () => Promise<T>): Promise<T> {
+    return this.withProfile(target, label, PROFILERS.cpu, task);
   }
 
   /** Runs `task` under the sampling heap profiler of `target`: what it leaves allocated. */
-  async heapProfiled<T>(target: Measured<Api>, label: string, task: () => Promise<T>): Promise<T> {
+  heapProfiled<T>(target: Measured<Api>, label: string, task: () => Promise<T>): Promise<T> {
+    return this.withProfile(target, label, PROFILERS.heap, task);
+  }
+
+  private async withProfile<T>(
+    target: Measured<Api>,
+    label: string,
+    profiler: (typeof PROFILERS)[keyof typeof PROFILERS],
+    task: () => Promise<T>,
+  ): Promise<T> {
     if (!this.plan.profile) return task();
-    await target.worker.call('heapProfileStart', null);
+    await target.worker.call(profiler.start, null);
     try {
       return await task();
     } finally {
       const slug = label.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
-      const file = join(this.options.resultsDir, `${this.options.stamp}-${slug}.heapprofile`);
-      await target.worker.call('heapProfileStop', file);
-      this.profiles.push(await summariseHeapProfile(label, file));
+      const file = join(
+        this.options.resultsDir,
+        `${this.options.stamp}-${slug}${profiler.extension}`,
+      );
+      await target.worker.call(profiler.stop, file);
+      this.profiles.push(await profiler.summarise(label, file));
     }
   }
 
