@@ -1,7 +1,7 @@
 /** Message events rebuilt from the database, for subscribers that may have missed them. */
 import type { Logger } from 'pino';
-import { toPublicUser } from '../db/documents.js';
 import type { Database } from '../db/mongo.js';
+import { asMessageEvents, findInboxAfter } from '../messages/repository.js';
 import { followedBy, type MessageEvent } from './bus.js';
 
 /** More than this after an outage, and clients catch up by themselves (history, Last-Event-ID). */
@@ -22,27 +22,15 @@ export async function storedSince(
       { projection: { _id: 0 } },
     )
     .toArray();
-  const participantsOf = new Map(chats.map((chat) => [chat.chat_id, chat.participants]));
-  if (participantsOf.size === 0) return [];
-  const messages = await db.messages
-    .find(
-      { chat_id: { $in: [...participantsOf.keys()] }, timestamp: { $gte: since } },
-      { sort: { timestamp: 1, message_id: 1 }, limit: READ_BACK_LIMIT, projection: { _id: 0 } },
-    )
-    .toArray();
+  if (chats.length === 0) return [];
+  const messages = await findInboxAfter(
+    db,
+    chats.map((chat) => chat.chat_id),
+    { timestamp: since, messageId: '' },
+    READ_BACK_LIMIT,
+  );
   if (messages.length === READ_BACK_LIMIT) {
     logger.warn({ since }, `over ${READ_BACK_LIMIT} messages to read back: only the oldest go out`);
   }
-  const senderIds = [...new Set(messages.map((message) => message.sender_id))];
-  const senders = new Map(
-    (await db.users.find({ user_id: { $in: senderIds } }).toArray()).map((user) => [
-      user.user_id,
-      toPublicUser(user),
-    ]),
-  );
-  return messages.flatMap((message) => {
-    const sender = senders.get(message.sender_id);
-    const participants = participantsOf.get(message.chat_id);
-    return sender && participants ? [{ message, sender, participants }] : [];
-  });
+  return asMessageEvents(db, chats, messages);
 }

@@ -6,10 +6,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../app.js';
 import { findChatsOf } from '../chats/repository.js';
-import { toPublicUser } from '../db/documents.js';
 import type { MessageEvent } from '../events/bus.js';
-import { Loaders } from '../loaders.js';
-import { findInboxAfter, type TimelinePosition } from '../messages/repository.js';
+import { asMessageEvents, findInboxAfter, type TimelinePosition } from '../messages/repository.js';
 import { cursorOf, toPosition } from '../messages/service.js';
 import { sseMessageText } from '../rest/legacy-json.js';
 import type { LegacySession } from './realtime.js';
@@ -127,17 +125,7 @@ async function missedSince(
   after: TimelinePosition,
 ): Promise<MessageEvent[]> {
   const chats = await findChatsOf(app.db, userId);
-  const participantsOf = new Map(chats.map((chat) => [chat.chat_id, chat.participants]));
-  const messages = await findInboxAfter(app.db, [...participantsOf.keys()], after, REPLAY_LIMIT);
-  const { users } = new Loaders(app.db, app.batchLoads);
-  const senders = await Promise.all(messages.map((message) => users.load(message.sender_id)));
-  return messages.flatMap((message, index) => {
-    const sender = senders[index];
-    if (!sender) {
-      app.logger.warn({ messageId: message.message_id }, 'SSE replay: sender missing');
-      return [];
-    }
-    const participants = participantsOf.get(message.chat_id) ?? [];
-    return [{ message, sender: toPublicUser(sender), participants }];
-  });
+  const chatIds = chats.map((chat) => chat.chat_id);
+  const messages = await findInboxAfter(app.db, chatIds, after, REPLAY_LIMIT);
+  return asMessageEvents(app.db, chats, messages);
 }

@@ -1,6 +1,7 @@
 import type { Filter } from 'mongodb';
 import type { Database } from '../db/mongo.js';
-import type { MessageDoc } from '../db/documents.js';
+import { toPublicUser, type ChatDoc, type MessageDoc } from '../db/documents.js';
+import type { MessageEvent } from '../events/bus.js';
 
 /** A retried send carries the same key, so the `_id` index refuses the second copy. */
 export const idempotencyKey = (chatId: string, senderId: string, clientMessageId: string) =>
@@ -93,4 +94,25 @@ export function findInboxAfter(
       },
     )
     .toArray();
+}
+
+/**
+ * Stored messages as bus events, for subscribers that missed them: each with its sender's public
+ * fields (one query for all senders) and its chat's participants. A message whose sender or chat
+ * is gone is left out.
+ */
+export async function asMessageEvents(
+  { users }: Database,
+  chats: ChatDoc[],
+  messages: MessageDoc[],
+): Promise<MessageEvent[]> {
+  const participantsOf = new Map(chats.map((chat) => [chat.chat_id, chat.participants]));
+  const senderIds = [...new Set(messages.map((message) => message.sender_id))];
+  const found = await users.find({ user_id: { $in: senderIds } }).toArray();
+  const senders = new Map(found.map((user) => [user.user_id, toPublicUser(user)]));
+  return messages.flatMap((message) => {
+    const sender = senders.get(message.sender_id);
+    const participants = participantsOf.get(message.chat_id);
+    return sender && participants ? [{ message, sender, participants }] : [];
+  });
 }
