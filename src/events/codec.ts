@@ -19,7 +19,18 @@ function reviver(_key: string, value: unknown): unknown {
   return value;
 }
 
+/** A message goes out on its chat's topic and each participant's inbox: encoded once for all. */
+const encoded = new WeakMap<object, string>();
+
 export const eventCodec = {
-  stringify: (payload: unknown): string => JSON.stringify(payload, replacer),
+  stringify(payload: unknown): string {
+    if (!payload || typeof payload !== 'object') return JSON.stringify(payload, replacer);
+    let text = encoded.get(payload);
+    if (text === undefined) {
+      text = JSON.stringify(payload, replacer);
+      encoded.set(payload, text);
+    }
+    return text;
+  },
   parse: (text: string): unknown => JSON.parse(text, reviver),
 };
