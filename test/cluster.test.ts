@@ -14,7 +14,8 @@ import { WebSocket } from 'ws';
 import type { MessageEvent } from '../src/events/bus.js';
 import { eventCodec } from '../src/events/codec.js';
 import { startCluster, type Cluster, type Instance } from './support/cluster.js';
-import { CREATE_CHAT, REGISTER, registrationInput, SEND } from './support/users.js';
+import { openAckedSocket } from './support/graphql-ws.js';
+import { createChat, registerUser, SEND } from './support/users.js';
 import { cleanupAfterEach, sleep, waitFor as waitUpTo, withTimeout } from './support/wait.js';
 
 const LEASE_SECONDS = 2;
@@ -49,25 +50,9 @@ interface User {
   username: string;
 }
 
-async function register(instance: Instance): Promise<User> {
-  const input = registrationInput();
-  const response = await instance.gql<{
-    register: { accessToken: string; user: { id: string } };
-  }>(REGISTER, { input });
-  if (!response.data?.register) throw new Error(`register failed: ${JSON.stringify(response)}`);
-  const { accessToken, user } = response.data.register;
-  return { id: user.id, token: accessToken, username: input.username };
-}
-
 async function pair(): Promise<{ a: User; b: User; chatId: string }> {
-  const [a, b] = [await register(one), await register(two)];
-  const response = await three.gql<{ createChat: { id: string } }>(
-    CREATE_CHAT,
-    { otherUserId: b.id },
-    a.token,
-  );
-  if (!response.data?.createChat) throw new Error(`createChat failed: ${JSON.stringify(response)}`);
-  return { a, b, chatId: response.data.createChat.id };
+  const [a, b] = [await registerUser(one), await registerUser(two)];
+  return { a, b, chatId: await createChat(three, a, b) };
 }
 
 type Sent = { id: string } | { error: string; code: unknown };
@@ -310,24 +295,13 @@ describe('events across instances', () => {
   });
 
   it('closes the graphql-ws socket on instance 2 with 4403 when the user logs out on instance 1', async () => {
-    const user = await register(one);
-    const socket = new WebSocket(two.wsUrl, 'graphql-transport-ws');
+    const user = await registerUser(one);
+    const { socket, closed } = await openAckedSocket(
+      two.wsUrl,
+      { authorization: `Bearer ${user.token}` },
+      TIMEOUT,
+    );
     cleanups.push(() => socket.terminate());
-    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-      socket.once('close', (code, reason) => resolve({ code, reason: String(reason) })),
-    );
-    await new Promise((resolve) => socket.once('open', resolve));
-    socket.send(
-      JSON.stringify({
-        type: 'connection_init',
-        payload: { authorization: `Bearer ${user.token}` },
-      }),
-    );
-    await new Promise<void>((resolve) =>
-      socket.on('message', (data) => {
-        if ((JSON.parse(String(data)) as { type: string }).type === 'connection_ack') resolve();
-      }),
-    );
     const logout = await one.gql<{ logout: boolean }>('mutation { logout }', {}, user.token);
     expect(logout.errors).toBeUndefined();
     expect(await withTimeout(closed, 'the socket to close', TIMEOUT)).toEqual({

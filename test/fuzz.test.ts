@@ -18,6 +18,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startTestServer, TEST_SECRET, type TestServer } from './support/server.js';
+import { sleep } from './support/wait.js';
 import { createChat, registerUser, type TestUser } from './support/users.js';
 import {
   anyString,
@@ -1116,10 +1117,8 @@ function openSocket(
   });
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Waits for `condition` or the socket's close, whichever first, for at most `ms`. */
-async function waitFor(
+async function awaitTrace(
   trace: Trace,
   condition: () => boolean,
   ms = WS_TIMEOUT_MS,
@@ -1505,7 +1504,7 @@ describe('(c) WebSockets: random frames', { timeout: PROPERTY_TIMEOUT_MS }, () =
           sendFrame(trace.socket, frame, text);
           if (patient && text?.includes('"connection_init"')) {
             // As a client would: wait for the acknowledgement before going on.
-            await waitFor(
+            await awaitTrace(
               trace,
               () => trace.received.some((m) => (m as { type?: string })?.type === 'connection_ack'),
               2000,
@@ -1520,7 +1519,7 @@ describe('(c) WebSockets: random frames', { timeout: PROPERTY_TIMEOUT_MS }, () =
             trace.received.filter((m) => (m as { type?: string })?.type === 'pong').length;
           const before = pongs();
           trace.socket.send('{"type":"ping","payload":{"barrier":true}}');
-          const answered = await waitFor(trace, () => pongs() > before);
+          const answered = await awaitTrace(trace, () => pongs() > before);
           if (!answered && !trace.closed)
             throw new Error(`${label}: no pong within ${WS_TIMEOUT_MS} ms`);
           await sleep(20);
@@ -1580,7 +1579,7 @@ describe('(c) WebSockets: random frames', { timeout: PROPERTY_TIMEOUT_MS }, () =
           await sleep(1);
         }
         const replies = () => trace.received.length;
-        await waitFor(trace, () => replies() >= sent);
+        await awaitTrace(trace, () => replies() >= sent);
         await sleep(30);
         if (!trace.closed && replies() !== sent) {
           throw new Error(
@@ -1758,7 +1757,7 @@ describe('after the fuzz', { timeout: PROPERTY_TIMEOUT_MS }, () => {
     });
     expect(sent.status).toBe(200);
     expect(
-      await waitFor(trace, () =>
+      await awaitTrace(trace, () =>
         trace.received.some((m) => (m as { content?: string }).content === content),
       ),
     ).toBe(true);

@@ -2,7 +2,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { SignJWT } from 'jose';
-import { DEFAULT_WAIT_MS, sleep, withTimeout } from './support/wait.js';
+import { DEFAULT_WAIT_MS, sleep, waitFor, withTimeout } from './support/wait.js';
 import { startTestServer, TEST_SECRET, type TestServer } from './support/server.js';
 import { createChat, registerUser, sendMessage, type TestUser } from './support/users.js';
 
@@ -250,14 +250,6 @@ async function expectExactlyOnce(
     expect(listener.messages().filter((message) => message.message_id === messageId)).toHaveLength(
       1,
     );
-  }
-}
-
-async function until(condition: () => Promise<boolean>, what: string) {
-  const deadline = Date.now() + WAIT_MS;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${WAIT_MS} ms`);
-    await sleep(20);
   }
 }
 
@@ -577,17 +569,25 @@ describe('presence', () => {
 
     const ws = await openWs(server, alice.id, { query: { token: alice.token } });
     await ws.close();
-    await until(async () => !(await isOnline()), 'offline after the only connection closed');
+    await waitFor(
+      async () => !(await isOnline()),
+      'offline after the only connection closed',
+      WAIT_MS,
+    );
 
     const ws2 = await openWs(server, alice.id, { query: { token: alice.token } });
     const sse = await openSse(server, alice.id, { query: { token: alice.token } });
-    await until(isOnline, 'online with connections open');
+    await waitFor(isOnline, 'online with connections open', WAIT_MS);
     await ws2.close();
     await sleep(100);
     await server.service.app.presence.settled();
     expect(await isOnline()).toBe(true);
     await sse.close();
-    await until(async () => !(await isOnline()), 'offline after the last connection closed');
+    await waitFor(
+      async () => !(await isOnline()),
+      'offline after the last connection closed',
+      WAIT_MS,
+    );
   });
 });
 

@@ -2,7 +2,8 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { withTimeout } from './support/wait.js';
+import { sleep, withTimeout } from './support/wait.js';
+import { openAckedSocket } from './support/graphql-ws.js';
 import { startTestServer, TEST_SECRET, type TestServer } from './support/server.js';
 import { createChat, registerUser, type TestUser } from './support/users.js';
 
@@ -13,22 +14,8 @@ beforeAll(async () => {
 afterAll(() => server?.stop());
 
 /** A graphql-transport-ws socket authenticated in connection_init; resolves once acknowledged. */
-async function openSocket(token: string) {
-  const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws');
-  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    socket.once('close', (code, reason) => resolve({ code, reason: String(reason) })),
-  );
-  await new Promise((resolve) => socket.once('open', resolve));
-  socket.send(
-    JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }),
-  );
-  await new Promise<void>((resolve) =>
-    socket.on('message', (data) => {
-      if (JSON.parse(String(data)).type === 'connection_ack') resolve();
-    }),
-  );
-  return { socket, closed };
-}
+const openSocket = (token: string) =>
+  openAckedSocket(server.wsUrl, { authorization: `Bearer ${token}` });
 
 const tokenExpiringIn = (user: TestUser, seconds: number) =>
   new SignJWT({ tv: 0 })
@@ -58,18 +45,7 @@ it('logout closes a socket whose subscription carried the token per subscribe (G
   const user = await registerUser(server);
   const other = await registerUser(server);
   const chatId = await createChat(server, user, other);
-  const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws');
-  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    socket.once('close', (code, reason) => resolve({ code, reason: String(reason) })),
-  );
-  const messages: { type: string }[] = [];
-  socket.on('message', (data) => messages.push(JSON.parse(String(data)) as { type: string }));
-  await new Promise((resolve) => socket.once('open', resolve));
-  socket.send(JSON.stringify({ type: 'connection_init', payload: {} }));
-  await withTimeout(
-    new Promise<void>((resolve) => socket.once('message', () => resolve())),
-    'connection_ack',
-  );
+  const { socket, closed, messages } = await openAckedSocket(server.wsUrl, {});
   socket.send(
     JSON.stringify({
       id: '1',
@@ -88,7 +64,7 @@ it('logout closes a socket whose subscription carried the token per subscribe (G
       { c: chatId },
       other.token,
     );
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
 
   await server.gql('mutation { logout }', {}, user.token);

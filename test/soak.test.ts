@@ -19,7 +19,8 @@ import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { SoakStats } from './support/soak-server.js';
-import { TEST_SECRET } from './support/server.js';
+import { TEST_ENV } from './support/server.js';
+import { sleep, waitFor } from './support/wait.js';
 
 const SOAK_SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
 const USERS = 50;
@@ -28,16 +29,6 @@ const PER_KIND = 100;
 const SEND_INTERVAL_MS = 200;
 const HEAP_MARGIN_BYTES = 30 * 1024 * 1024;
 const WAIT_MS = 20_000;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(condition: () => boolean | Promise<boolean>, what: string, ms = WAIT_MS) {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await sleep(50);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The server process.
@@ -56,17 +47,9 @@ async function startServerProcess(): Promise<ServerProcess> {
     execArgv: ['--expose-gc', '--import', 'tsx'],
     env: {
       ...process.env,
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      PORT: '0',
+      ...TEST_ENV,
       MONGO_URL: inject('mongoUrl'),
       DB_NAME: `test_soak_${randomUUID().slice(0, 8)}`,
-      SECRET_KEY: TEST_SECRET,
-      PASSWORD_HASH_ROUNDS: '2000',
-      RATE_LIMIT_LOGIN_PER_USERNAME: '1000000',
-      RATE_LIMIT_AUTH_PER_IP: '1000000',
-      RATE_LIMIT_SENDS_PER_USER: '1000000',
-      RATE_LIMIT_CONNECTIONS_PER_IP: '1000000',
       SSE_KEEPALIVE_SECONDS: '5',
     },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -462,13 +445,14 @@ describe('soak', () => {
           );
           few[1]!.send?.({ chat_id: chats[0]!.id, content: `warm:w${i}` });
         }
-        await until(() => few.every((c) => c.received.size >= 9), 'warm-up delivery');
+        await waitFor(() => few.every((c) => c.received.size >= 9), 'warm-up delivery', WAIT_MS);
         await Promise.all(few.map((connection) => connection.close()));
       }
       agent.destroy();
-      await until(
+      await waitFor(
         async () => (await server.stats()).connections === 0,
         'warm-up connections closed',
+        WAIT_MS,
       );
       const baseline = await server.stats();
 
@@ -485,7 +469,7 @@ describe('soak', () => {
 
       // graphql-ws gives no acknowledgement of a subscription: a message in each chat, repeated
       // until every subscriber has seen one, shows that all are live.
-      await until(
+      await waitFor(
         async () => {
           const waiting = new Set(
             connections
@@ -571,9 +555,10 @@ describe('soak', () => {
           .map(([content]) => content);
       const missingIn = (connection: Connection) =>
         expectedFor(connection).filter((content) => !connection.received.has(content));
-      await until(
+      await waitFor(
         () => connections.every((c) => missingIn(c).length === 0 || c.endedEarly),
         'delivery of everything sent',
+        WAIT_MS,
       ).catch(() => undefined);
       await sleep(500); // a duplicate would arrive by now
       let deliveries = 0;
@@ -616,12 +601,12 @@ describe('soak', () => {
         return true;
       };
       // (The query above comes from user 0 over HTTP, which counts as no connection.)
-      const allOffline = await until(offline, 'every user offline', 10_000).then(
+      const allOffline = await waitFor(offline, 'every user offline', 10_000).then(
         () => true,
         () => false,
       );
       agent.destroy();
-      await until(
+      await waitFor(
         async () => {
           const now = await server.stats();
           return now.connections === 0 && now.busListeners <= baseline.busListeners;

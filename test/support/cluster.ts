@@ -12,6 +12,7 @@ import { loadConfig } from '../../src/config.js';
 import { connectDatabase, type Database } from '../../src/db/mongo.js';
 import { createLogger } from '../../src/logger.js';
 import { startService, type RunningService } from '../../src/start.js';
+import { postGraphQL, type GraphQLResponse } from './graphql-http.js';
 import { startRedis, type RunningRedis } from './redis.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -19,12 +20,6 @@ const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
 
 export const CLUSTER_SECRET = 'cluster-test-secret-key-that-is-long-enough-0123';
-
-export interface GraphQLResult<Data = Record<string, unknown>> {
-  status: number;
-  data?: Data | null;
-  errors?: { message: string; extensions?: Record<string, unknown> }[];
-}
 
 export interface Instance {
   name: string;
@@ -41,7 +36,7 @@ export interface Instance {
     query: string,
     variables?: Record<string, unknown>,
     token?: string,
-  ): Promise<GraphQLResult<Data>>;
+  ): Promise<GraphQLResponse<Data>>;
   /** Stops it in order (SIGTERM for a child process). */
   stop(): Promise<void>;
   /** Ends a child process with SIGKILL, no clean-up of any kind (one in this process just stops). */
@@ -93,19 +88,11 @@ function client(name: string, port: number, service: RunningService | null, pid:
     wsUrl: `ws://127.0.0.1:${port}/graphql`,
     service,
     pid,
-    async gql<Data>(query: string, variables?: Record<string, unknown>, token?: string) {
-      const response = await fetch(`${url}/graphql`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/graphql-response+json',
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-        },
-        body: JSON.stringify({ query, variables }),
-        signal: AbortSignal.timeout(10_000),
-      });
-      return { status: response.status, ...(await response.json()) } as GraphQLResult<Data>;
-    },
+    gql: <Data = Record<string, unknown>>(
+      query: string,
+      variables?: Record<string, unknown>,
+      token?: string,
+    ) => postGraphQL<Data>(`${url}/graphql`, query, variables, token),
   };
 }
 

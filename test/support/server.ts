@@ -6,12 +6,9 @@ import { WebSocket } from 'ws';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startService, type RunningService } from '../../src/start.js';
+import { postGraphQL, type GraphQLResponse } from './graphql-http.js';
 
-export interface GraphQLResponse<Data = Record<string, unknown>> {
-  status: number;
-  data?: Data | null;
-  errors?: { message: string; path?: string[]; extensions?: Record<string, unknown> }[];
-}
+export type { GraphQLResponse };
 
 export interface TestServer {
   url: string;
@@ -33,21 +30,26 @@ export interface TestServer {
 
 export const TEST_SECRET = 'test-secret-key-that-is-long-enough-0123456789';
 
+/** Environment of a server under test, apart from its database (MONGO_URL, DB_NAME). */
+export const TEST_ENV: Readonly<Record<string, string>> = {
+  NODE_ENV: 'test',
+  HOST: '127.0.0.1',
+  PORT: '0',
+  SECRET_KEY: TEST_SECRET,
+  // Cheap hashes keep the suite fast; the production floor is checked in config tests.
+  PASSWORD_HASH_ROUNDS: '2000',
+  // The suite makes many users from one address; test/rate-limits.test.ts sets real limits.
+  RATE_LIMIT_LOGIN_PER_USERNAME: '1000000',
+  RATE_LIMIT_AUTH_PER_IP: '1000000',
+  RATE_LIMIT_SENDS_PER_USER: '1000000',
+  RATE_LIMIT_CONNECTIONS_PER_IP: '1000000',
+};
+
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const config = loadConfig({
-    NODE_ENV: 'test',
-    HOST: '127.0.0.1',
-    PORT: '0',
+    ...TEST_ENV,
     MONGO_URL: inject('mongoUrl'),
     DB_NAME: `test_${randomUUID().slice(0, 8)}`,
-    SECRET_KEY: TEST_SECRET,
-    // Cheap hashes keep the suite fast; the production floor is checked in config tests.
-    PASSWORD_HASH_ROUNDS: '2000',
-    // The suite makes many users from one address; test/rate-limits.test.ts sets real limits.
-    RATE_LIMIT_LOGIN_PER_USERNAME: '1000000',
-    RATE_LIMIT_AUTH_PER_IP: '1000000',
-    RATE_LIMIT_SENDS_PER_USER: '1000000',
-    RATE_LIMIT_CONNECTIONS_PER_IP: '1000000',
     ...env,
   });
   const service = await startService(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), {
@@ -61,18 +63,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     graphqlUrl: `${url}/graphql`,
     wsUrl: `ws://127.0.0.1:${service.port}/graphql`,
     service,
-    async gql(query, variables, token) {
-      const response = await fetch(`${url}/graphql`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/graphql-response+json',
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-        },
-        body: JSON.stringify({ query, variables }),
-      });
-      return { status: response.status, ...((await response.json()) as object) };
-    },
+    gql: (query, variables, token) => postGraphQL(`${url}/graphql`, query, variables, token),
     wsClient(connectionParams) {
       const client = createClient({
         url: `ws://127.0.0.1:${service.port}/graphql`,

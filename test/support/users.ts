@@ -44,7 +44,7 @@ export function registrationInput(overrides: Record<string, string> = {}) {
 
 /** Registers a fresh user through the API and returns its credentials. */
 export async function registerUser(
-  server: TestServer,
+  server: Pick<TestServer, 'gql'>,
   overrides: Record<string, string> = {},
 ): Promise<TestUser> {
   const input = registrationInput(overrides);
@@ -70,7 +70,11 @@ export const CREATE_CHAT = /* GraphQL */ `
   }
 `;
 
-export async function createChat(server: TestServer, a: TestUser, b: TestUser): Promise<string> {
+export async function createChat(
+  server: Pick<TestServer, 'gql'>,
+  a: TestUser,
+  b: TestUser,
+): Promise<string> {
   const response = await server.gql<{ createChat: { id: string } }>(
     CREATE_CHAT,
     { otherUserId: b.id },
