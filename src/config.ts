@@ -30,6 +30,7 @@ const envSchema = z.object({
   GRAPHQL_INTROSPECTION: z.enum(['on', 'off']).optional(),
   LEGACY_REALTIME_AUTH: z.enum(['on', 'off']).default('on'),
   SSE_KEEPALIVE_SECONDS: z.coerce.number().positive().max(30).default(15),
+  WS_PING_SECONDS: z.coerce.number().positive().max(300).default(12),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -71,6 +72,8 @@ export interface Config {
   legacyRealtimeAuth: boolean;
   /** Seconds between keep-alive comments on the legacy SSE stream. */
   sseKeepAliveSeconds: number;
+  /** Seconds between pings on graphql-ws sockets; one unanswered by the next ping is dropped. */
+  wsPingSeconds: number;
   logLevel: string;
 }
 
@@ -131,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     introspection: (vars.GRAPHQL_INTROSPECTION ?? (isDevelopment ? 'on' : 'off')) === 'on',
     legacyRealtimeAuth: vars.LEGACY_REALTIME_AUTH === 'on',
     sseKeepAliveSeconds: vars.SSE_KEEPALIVE_SECONDS,
+    wsPingSeconds: vars.WS_PING_SECONDS,
     logLevel: vars.LOG_LEVEL,
   };
 }

@@ -70,3 +70,37 @@ describe('graphql-ws protocol limits', () => {
     expect((await closeOf(socket)).code).toBe(4408);
   }, 10_000);
 });
+
+describe('graphql-ws keep-alive', () => {
+  let pinging: TestServer;
+  beforeAll(async () => {
+    pinging = await startTestServer({ WS_PING_SECONDS: '0.3' });
+  });
+  afterAll(() => pinging?.stop());
+
+  /** An acknowledged graphql-ws socket; with `autoPong: false` it never answers a ping. */
+  async function acknowledged(options: { autoPong: boolean }) {
+    const socket = new WebSocket(pinging.wsUrl, ['graphql-transport-ws'], options);
+    let pings = 0;
+    socket.on('ping', () => (pings += 1));
+    await new Promise((resolve) => socket.once('open', resolve));
+    const acked = new Promise((resolve) => socket.once('message', resolve));
+    socket.send(JSON.stringify({ type: 'connection_init' }));
+    await acked;
+    return { socket, pings: () => pings };
+  }
+
+  it('pings every socket, keeps the ones that answer and drops one that stops answering', async () => {
+    const answering = await acknowledged({ autoPong: true });
+    const silent = await acknowledged({ autoPong: false });
+    const silentClosed = closeOf(silent.socket);
+
+    // Dropped without a close frame (a dead peer cannot answer one): 1006 at the client.
+    expect((await silentClosed).code).toBe(1006);
+    expect(silent.pings()).toBeGreaterThanOrEqual(1);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(answering.pings()).toBeGreaterThanOrEqual(3);
+    expect(answering.socket.readyState).toBe(WebSocket.OPEN);
+    answering.socket.close();
+  });
+});

@@ -8,7 +8,6 @@
  */
 import type { ExecutionArgs } from 'graphql';
 import { GraphQLError, getOperationAST } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { App } from '../app.js';
 import { authenticate, type Authenticated } from '../context.js';
@@ -17,6 +16,7 @@ import { Loaders } from '../loaders.js';
 import { bearerToken } from '../auth/tokens.js';
 import { clientAddress } from '../security/client-address.js';
 import type { GraphQLServer } from '../yoga.js';
+import { serveGraphQLWs } from './graphql-ws-sockets.js';
 
 /** Reads a header from a plain object, whatever the case of its name. */
 function headerOf(headers: unknown, name: string): string | undefined {
@@ -38,54 +38,6 @@ interface EnvelopedArgs extends ExecutionArgs {
   };
 }
 
-/** The messages a client may send (graphql-transport-ws), and how deep their JSON may nest. */
-const CLIENT_MESSAGE_TYPES = new Set(['connection_init', 'ping', 'pong', 'subscribe', 'complete']);
-const MAX_MESSAGE_DEPTH = 32;
-
-function nestingDepth(text: string): number {
-  let depth = 0;
-  let deepest = 0;
-  let inString = false;
-  for (let index = 0; index < text.length; index += 1) {
-    const char = text[index];
-    if (inString) {
-      if (char === '\\') index += 1;
-      else if (char === '"') inString = false;
-    } else if (char === '"') inString = true;
-    else if (char === '{' || char === '[') deepest = Math.max(deepest, ++depth);
-    else if (char === '}' || char === ']') depth -= 1;
-  }
-  return deepest;
-}
-
-/**
- * graphql-ws answers a server-only message type from a client, or a message too deep to echo,
- * with 4500 "Internal server error"; the protocol says 4400. Such frames are refused first.
- */
-function refuseInvalidMessages(wsServer: WebSocketServer): void {
-  wsServer.prependListener('connection', (socket: WebSocket) => {
-    const emit = socket.emit.bind(socket);
-    socket.emit = (event: string | symbol, ...args: unknown[]) => {
-      if (event === 'message' && !isClientMessage(String(args[0]))) {
-        socket.close(4400, 'Invalid message received');
-        return true;
-      }
-      return emit(event, ...args);
-    };
-  });
-}
-
-function isClientMessage(text: string): boolean {
-  if (nestingDepth(text) > MAX_MESSAGE_DEPTH) return false;
-  try {
-    const message: unknown = JSON.parse(text);
-    const type = (message as { type?: unknown } | null)?.type;
-    return typeof type === 'string' && CLIENT_MESSAGE_TYPES.has(type);
-  } catch {
-    return false;
-  }
-}
-
 /** Closes a socket this far behind; true if it was. */
 function cutOffIfBehind(socket: WebSocket): boolean {
   if (socket.bufferedAmount <= SLOW_CONSUMER_BYTES) return false;
@@ -102,23 +54,27 @@ function nextSender(socket: WebSocket, id: string) {
   };
 }
 
-export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: WebSocketServer) {
-  refuseInvalidMessages(wsServer);
-  /** Who each socket's `connection_init` authenticated: its operations need no second lookup. */
-  const identities = new WeakMap<WebSocket, Authenticated>();
-  /** The presence each socket holds, one entry per user it authenticated as. */
-  const presenceBySocket = new WeakMap<WebSocket, Map<string, () => void>>();
+/** What the operations of one socket share (graphql-ws `ctx.extra`). */
+interface SocketState {
+  socket: WebSocket;
+  clientIp: string;
+  /** Who `connection_init` authenticated: its operations need no second lookup. */
+  identity?: Authenticated;
+  /** The presence the socket holds, one per user it authenticated as (usually one). */
+  presence?: { userId: string; release: () => void }[];
+}
 
+export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: WebSocketServer) {
   /** The socket is a live connection of the user until it closes, their token expires or is revoked. */
-  function holdPresence(socket: WebSocket, userId: string, expiresAt: number | null) {
-    const held = presenceBySocket.get(socket) ?? new Map<string, () => void>();
-    presenceBySocket.set(socket, held);
-    if (held.has(userId)) return;
-    const end = (reason: string) => socket.close(4403, reason);
-    held.set(userId, app.presence.connect(userId, { expiresAt, end }));
+  function holdPresence(state: SocketState, userId: string, expiresAt: number | null) {
+    const held = (state.presence ??= []);
+    if (held.some((entry) => entry.userId === userId)) return;
+    const end = (reason: string) => state.socket.close(4403, reason);
+    held.push({ userId, release: app.presence.connect(userId, { expiresAt, end }) });
   }
 
-  return useServer(
+  return serveGraphQLWs<SocketState>(
+    wsServer,
     {
       execute: (args) => (args as EnvelopedArgs).rootValue.execute(args) as never,
       subscribe: (args) => (args as EnvelopedArgs).rootValue.subscribe(args) as never,
@@ -133,8 +89,8 @@ export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: 
             new Loaders(app.db, app.batchLoads),
             token,
           );
-          identities.set(ctx.extra.socket, { authorization, user, expiresAt });
-          holdPresence(ctx.extra.socket, user.user_id, expiresAt);
+          ctx.extra.identity = { authorization, user, expiresAt };
+          holdPresence(ctx.extra, user.user_id, expiresAt);
           return true;
         } catch (error) {
           if (error instanceof AppError) return false;
@@ -154,8 +110,8 @@ export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: 
           headerOf(ctx.connectionParams, 'authorization');
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           authorization,
-          clientIp: clientAddress(ctx.extra.request, app.config.trustProxy),
-          authenticated: identities.get(ctx.extra.socket),
+          clientIp: ctx.extra.clientIp,
+          authenticated: ctx.extra.identity,
           connectionTracked: true,
           sendNext: nextSender(ctx.extra.socket, id),
         });
@@ -177,7 +133,7 @@ export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: 
         }
         const contextValue = await contextFactory();
         if (contextValue.viewer) {
-          holdPresence(ctx.extra.socket, contextValue.viewer.user_id, contextValue.tokenExpiresAt);
+          holdPresence(ctx.extra, contextValue.viewer.user_id, contextValue.tokenExpiresAt);
         }
         const args: EnvelopedArgs = {
           schema,
@@ -193,11 +149,12 @@ export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: 
         cutOffIfBehind(ctx.extra.socket);
       },
       onClose: (ctx) => {
-        const held = presenceBySocket.get(ctx.extra.socket);
-        presenceBySocket.delete(ctx.extra.socket);
-        held?.forEach((release) => release());
+        const held = ctx.extra.presence;
+        ctx.extra.presence = undefined;
+        held?.forEach((entry) => entry.release());
       },
     },
-    wsServer,
+    (socket, request) => ({ socket, clientIp: clientAddress(request, app.config.trustProxy) }),
+    { logger: app.logger, pingMs: app.config.wsPingSeconds * 1000 },
   );
 }

@@ -1,0 +1,158 @@
+/**
+ * graphql-ws's protocol server (`makeServer`) bound to `ws` sockets.
+ *
+ * graphql-ws's own binding (`graphql-ws/use/ws`) gives every socket a keep-alive timer and a set
+ * of closures and keeps the upgrade request for its life. Thousands of mostly idle sockets are
+ * the normal load of a chat server, so here a socket is one small adapter object, its listeners
+ * are shared functions, and one timer pings every socket.
+ */
+import type { IncomingMessage } from 'node:http';
+import {
+  CloseCode,
+  handleProtocols,
+  makeServer,
+  type ServerOptions,
+  type WebSocket as ProtocolSocket,
+} from 'graphql-ws';
+import type { Logger } from 'pino';
+import type { RawData, WebSocket, WebSocketServer } from 'ws';
+
+/** The messages a client may send (graphql-transport-ws), and how deep their JSON may nest. */
+const CLIENT_MESSAGE_TYPES = new Set(['connection_init', 'ping', 'pong', 'subscribe', 'complete']);
+const MAX_MESSAGE_DEPTH = 32;
+
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index += 1) {
+    const char = text[index];
+    if (inString) {
+      if (char === '\\') index += 1;
+      else if (char === '"') inString = false;
+    } else if (char === '"') inString = true;
+    else if (char === '{' || char === '[') deepest = Math.max(deepest, ++depth);
+    else if (char === '}' || char === ']') depth -= 1;
+  }
+  return deepest;
+}
+
+/**
+ * graphql-ws answers a server-only message type from a client, or a message too deep to echo,
+ * with 4500 "Internal server error"; the protocol says 4400. Such frames are refused first.
+ */
+function isClientMessage(text: string): boolean {
+  if (nestingDepth(text) > MAX_MESSAGE_DEPTH) return false;
+  try {
+    const message: unknown = JSON.parse(text);
+    const type = (message as { type?: unknown } | null)?.type;
+    return typeof type === 'string' && CLIENT_MESSAGE_TYPES.has(type);
+  } catch {
+    return false;
+  }
+}
+
+/** What graphql-ws's server sees of a `ws` socket. */
+class SocketAdapter implements ProtocolSocket {
+  readonly protocol: string;
+  receive: ((data: string) => Promise<void>) | null = null;
+  closed: ((code?: number, reason?: string) => Promise<void>) | null = null;
+  /** Pinged and not answered yet. */
+  awaitingPong = false;
+
+  constructor(readonly socket: WebSocket) {
+    this.protocol = socket.protocol;
+  }
+
+  send(data: string): void {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.send(data);
+  }
+
+  close(code?: number, reason?: string): void {
+    this.socket.close(code, reason);
+  }
+
+  onMessage(receive: (data: string) => Promise<void>): void {
+    this.receive = receive;
+  }
+}
+
+/**
+ * Serves graphql-transport-ws on every socket `wsServer` accepts. `extraFor` makes what the
+ * operations of a socket see as `ctx.extra`, once per socket. Every `pingMs` each socket is
+ * pinged; one that has not answered the previous ping by then is dropped (a dead peer).
+ */
+export function serveGraphQLWs<Extra>(
+  wsServer: WebSocketServer,
+  options: ServerOptions<Record<string, unknown> | undefined, Extra>,
+  extraFor: (socket: WebSocket, request: IncomingMessage) => Extra,
+  { logger, pingMs }: { logger: Logger; pingMs: number },
+) {
+  const server = makeServer(options);
+  const adapters = new WeakMap<WebSocket, SocketAdapter>();
+  wsServer.options.handleProtocols = handleProtocols;
+
+  function onMessage(this: WebSocket, data: RawData) {
+    const receive = adapters.get(this)?.receive;
+    if (!receive) return;
+    const text = String(data);
+    if (!isClientMessage(text)) return this.close(CloseCode.BadRequest, 'Invalid message received');
+    // A subscribe's promise lasts as long as its operation.
+    receive(text).catch((error: unknown) => {
+      logger.error({ err: error }, 'graphql-ws message handling failed');
+      this.close(CloseCode.InternalServerError, 'Internal server error');
+    });
+  }
+
+  function onPong(this: WebSocket) {
+    const adapter = adapters.get(this);
+    if (adapter) adapter.awaitingPong = false;
+  }
+
+  // `ws` closes the socket itself after a protocol error (e.g. 1009 for a frame too large).
+  function onError(this: WebSocket, error: Error) {
+    logger.debug({ err: error }, 'graphql-ws socket error');
+  }
+
+  function onClose(this: WebSocket, code: number, reason: Buffer) {
+    const closed = adapters.get(this)?.closed;
+    adapters.delete(this);
+    closed?.(code, String(reason)).catch((error: unknown) =>
+      logger.error({ err: error }, 'graphql-ws close handling failed'),
+    );
+  }
+
+  wsServer.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+    const adapter = new SocketAdapter(socket);
+    adapters.set(socket, adapter);
+    socket.on('message', onMessage);
+    socket.on('pong', onPong);
+    socket.on('error', onError);
+    socket.once('close', onClose);
+    adapter.closed = server.opened(adapter, extraFor(socket, request));
+  });
+
+  const keepAlive = setInterval(() => {
+    for (const socket of wsServer.clients) {
+      const adapter = adapters.get(socket);
+      if (!adapter || socket.readyState !== socket.OPEN) continue;
+      if (adapter.awaitingPong) {
+        socket.terminate();
+        continue;
+      }
+      adapter.awaitingPong = true;
+      socket.ping();
+    }
+  }, pingMs);
+  keepAlive.unref();
+
+  return {
+    async dispose() {
+      clearInterval(keepAlive);
+      for (const socket of wsServer.clients) socket.close(1001, 'Going away');
+      await new Promise<void>((resolve, reject) =>
+        wsServer.close((error) => (error ? reject(error) : resolve())),
+      );
+    },
+  };
+}
