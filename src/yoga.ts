@@ -86,7 +86,7 @@ export function createGraphQLServer(app: App, plugins: Plugin<RequestScope>[] = 
     landingPage: false,
     graphiql: { subscriptionsProtocol: 'WS', title: 'ZeroHour Chat GraphQL' },
     renderGraphiQL,
-    plugins: [...graphqlLimits(app.config), shareMessageAddedResults(maskClientError), ...plugins],
+    plugins: [...graphqlLimits(app.config), ...plugins, shareMessageAddedResults(maskClientError)],
     maskedErrors: { maskError: maskClientError },
     logging: {
       debug: (...args) => app.logger.debug(args),

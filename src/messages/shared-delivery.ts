@@ -21,6 +21,7 @@ import {
   type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
+  type GraphQLError,
 } from 'graphql';
 import { isAsyncIterable, mapAsyncIterator, type Plugin } from 'graphql-yoga';
 import type { RequestScope } from '../context.js';
@@ -98,86 +99,150 @@ function isMessageAdded(args: ExecutionArgs): boolean {
 }
 
 type SubscriptionArgs = ExecutionArgs & { contextValue: RequestScope & TransportContext };
+type ResultMasker = (result: Result) => Promise<ExecutionResult>;
+
+/** One subscriber's selection: which shared result of an event is theirs. */
+class Selection {
+  private readonly key: string;
+  private readonly viewerId: string | undefined;
+  private readonly perViewer: boolean;
+
+  constructor(private readonly args: SubscriptionArgs) {
+    this.key = `${documentId(args.document)}:${args.operationName ?? ''}:${JSON.stringify(args.variableValues ?? {})}`;
+    this.viewerId = args.contextValue.viewer?.user_id;
+    this.perViewer = selectsChat(args);
+  }
+
+  resultFor(event: MessageAddedPayload): SharedResult {
+    const relation = this.perViewer
+      ? `viewer:${this.viewerId}`
+      : event.message.sender_id === this.viewerId
+        ? 'sender'
+        : 'recipient';
+    return sharedResult(event, `${this.key}:${relation}`, () =>
+      execute({ ...this.args, rootValue: event }),
+    );
+  }
+}
+
+const DONE = { value: undefined, done: true } as const;
 
 /**
- * Hands each event's serialized result straight to `sendNext`, in order, and yields nothing
- * itself: the stream graphql-ws iterates only ends (with the source, or when returned). Per
- * socket a delivery is then a string concatenation and a write, as on the legacy transports.
+ * A graphql-ws operation's stream on the direct path. It hands each event's result, masked and
+ * serialized once per audience, straight to `sendNext`, in order, and yields nothing itself: the
+ * stream graphql-ws iterates only ends (with the source, or when returned). Per socket a delivery
+ * is then a string concatenation and a write, as on the legacy transports, and an idle operation
+ * is this object and one pending read.
  */
-function sendDirectly<Event>(
-  source: AsyncIterator<Event>,
-  serialize: (event: Event) => Promise<string>,
-  sendNext: (payloadJson: string) => void,
-): AsyncIterableIterator<never> {
-  const done = { value: undefined, done: true } as const;
-  let ended = false;
-  const pumped = (async () => {
-    for (let next = await source.next(); !next.done; next = await source.next()) {
-      const payload = await serialize(next.value);
+class DirectDelivery implements AsyncIterableIterator<never> {
+  private ended = false;
+  private outcome: Promise<IteratorResult<never>> | null = null;
+  private settle: ((result: IteratorResult<never>) => void) | null = null;
+  private failure: unknown = null;
+
+  constructor(
+    private readonly source: AsyncIterator<MessageAddedPayload>,
+    private readonly selection: Selection,
+    private readonly sendNext: (payloadJson: string) => void,
+    private readonly maskResult: ResultMasker,
+    private readonly maskError: (error: unknown) => Error,
+  ) {
+    this.pull();
+  }
+
+  private pull(): void {
+    this.source.next().then(this.received, this.failed);
+  }
+
+  private readonly received = (next: IteratorResult<MessageAddedPayload>) => {
+    if (next.done) return this.end();
+    const entry = this.selection.resultFor(next.value);
+    entry.json ??= this.maskResult(entry.result).then((result) => JSON.stringify(result));
+    entry.json.then((payload) => {
       // Once the operation is complete, nothing more goes out under its id.
-      if (ended) break;
-      sendNext(payload);
-    }
-  })();
-  // A failure reaches graphql-ws through next(); after return() nobody is waiting for it.
-  pumped.catch(() => undefined);
-  return {
-    next: () => pumped.then(() => done),
-    return: async () => {
-      ended = true;
-      await source.return?.();
-      return done;
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
+      if (this.ended) return;
+      this.sendNext(payload);
+      this.pull();
+    }, this.failed);
   };
+
+  private readonly failed = (error: unknown) => {
+    this.failure = this.maskError(error);
+    this.end();
+  };
+
+  private end(): void {
+    this.ended = true;
+    this.settle?.(DONE);
+  }
+
+  /** Settles when the stream ends; rejects (masked) if the source failed. */
+  next(): Promise<IteratorResult<never>> {
+    this.outcome ??= new Promise<IteratorResult<never>>((resolve, reject) => {
+      this.settle = (result) => (this.failure ? reject(this.failure) : resolve(result));
+      if (this.ended) this.settle(DONE);
+    });
+    return this.outcome;
+  }
+
+  async return(): Promise<IteratorResult<never>> {
+    this.failure = null;
+    this.end();
+    await this.source.return?.();
+    return DONE;
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
 }
 
 function createSubscribe(maskError: ErrorMasker) {
-  const masked = async (result: Result): Promise<string> => {
+  const maskResult: ResultMasker = async (result) => {
     const { errors, ...rest } = await result;
-    const payload = errors
-      ? { ...rest, errors: errors.map((error) => maskError(error, 'Unexpected error.')) }
+    return errors
+      ? {
+          ...rest,
+          // Yoga's masking, like ours, makes GraphQLErrors (graphql-ws serializes them).
+          errors: errors.map((error) => maskError(error, 'Unexpected error.') as GraphQLError),
+        }
       : rest;
-    return JSON.stringify(payload);
   };
+  const maskStreamError = (error: unknown) => maskError(error, 'Unexpected error.');
 
   return async (args: SubscriptionArgs) => {
-    const source = await createSourceEventStream(args);
-    if (!isAsyncIterable(source)) return source;
-    const events = source as AsyncIterable<MessageAddedPayload>;
-    const viewerId = args.contextValue.viewer?.user_id;
-    const selection = `${documentId(args.document)}:${args.operationName ?? ''}:${JSON.stringify(args.variableValues ?? {})}`;
-    const perViewer = selectsChat(args);
-    const shared = (event: MessageAddedPayload) => {
-      const relation = perViewer
-        ? `viewer:${viewerId}`
-        : event.message.sender_id === viewerId
-          ? 'sender'
-          : 'recipient';
-      return sharedResult(event, `${selection}:${relation}`, () =>
-        execute({ ...args, rootValue: event }),
-      );
-    };
     const { sendNext } = args.contextValue;
-    if (!sendNext) return mapAsyncIterator(events, (event) => shared(event).result);
-    return sendDirectly(
+    const source = await createSourceEventStream(args);
+    if (!isAsyncIterable(source)) return sendNext ? maskResult(source) : source;
+    const events = source as AsyncIterable<MessageAddedPayload>;
+    const selection = new Selection(args);
+    if (!sendNext) return mapAsyncIterator(events, (event) => selection.resultFor(event).result);
+    return new DirectDelivery(
       events[Symbol.asyncIterator](),
-      (event) => {
-        const entry = shared(event);
-        return (entry.json ??= masked(entry.result));
-      },
+      selection,
       sendNext,
+      maskResult,
+      maskStreamError,
     );
   };
 }
 
+/**
+ * Runs `messageAdded` subscriptions. Over graphql-ws it answers them itself, masked, so that the
+ * subscribe hooks after it (Yoga's error masking among them) do not wrap every socket's stream in
+ * iterators of their own: it must be the last plugin that hooks subscriptions.
+ */
 export function shareMessageAddedResults(maskError: ErrorMasker): Plugin<RequestScope> {
   const subscribe = createSubscribe(maskError);
   return {
-    onSubscribe({ args, setSubscribeFn }) {
-      if (isMessageAdded(args)) setSubscribeFn(subscribe as never);
+    onSubscribe({ args, setSubscribeFn, setResultAndStopExecution }) {
+      if (!isMessageAdded(args)) return;
+      const subscriptionArgs = args as SubscriptionArgs;
+      if (subscriptionArgs.contextValue.sendNext) {
+        setResultAndStopExecution(subscribe(subscriptionArgs) as never);
+      } else {
+        setSubscribeFn(subscribe as never);
+      }
     },
   };
 }
