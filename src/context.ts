@@ -25,7 +25,11 @@ export interface RequestScope {
 export type GraphQLContext = RequestScope & Partial<YogaInitialContext>;
 
 /** Resolves the user behind a token: valid signature, not expired, user exists, not revoked. */
-export async function authenticate(app: App, loaders: Loaders, token: string) {
+export async function authenticate(
+  app: App,
+  loaders: Pick<Loaders, 'usersByUsername'>,
+  token: string,
+) {
   const claims = await verifyAccessToken(app.config.secretKey, token);
   const user = await loaders.usersByUsername.load(claims.username);
   if (!user) throw unauthenticated('User not found');

@@ -12,7 +12,7 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import type { App } from '../app.js';
 import { authenticate, type Authenticated } from '../context.js';
 import { AppError } from '../errors.js';
-import { Loaders } from '../loaders.js';
+import { loaderByField } from '../db/batch.js';
 import { bearerToken } from '../auth/tokens.js';
 import { clientAddress } from '../security/client-address.js';
 import type { GraphQLServer } from '../yoga.js';
@@ -65,6 +65,13 @@ interface SocketState {
 }
 
 export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: WebSocketServer) {
+  /** Sockets that connect together (a reconnect wave after a restart) look their users up together. */
+  const connectingUsers = {
+    usersByUsername: loaderByField(app.db.users, 'username', {
+      batch: app.batchLoads,
+      sharedBy: 'process',
+    }),
+  };
   /** The socket is a live connection of the user until it closes, their token expires or is revoked. */
   function holdPresence(state: SocketState, userId: string, expiresAt: number | null) {
     const held = (state.presence ??= []);
@@ -84,11 +91,7 @@ export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: 
         const token = bearerToken(authorization);
         if (!token) return false;
         try {
-          const { user, expiresAt } = await authenticate(
-            app,
-            new Loaders(app.db, app.batchLoads),
-            token,
-          );
+          const { user, expiresAt } = await authenticate(app, connectingUsers, token);
           ctx.extra.identity = { authorization, user, expiresAt };
           holdPresence(ctx.extra, user.user_id, expiresAt);
           return true;
