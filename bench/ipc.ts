@@ -7,7 +7,7 @@
  * with `emit('ready', …)` and may send other events (progress) at any time.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { BUILD_DIR } from './build.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Api = Record<string, [params: any, result: any]>;
@@ -87,15 +87,14 @@ export interface WorkerOptions {
   readyTimeoutMs?: number;
 }
 
-const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
-
-/** Starts `bench/<script>` (TypeScript, through tsx) with an IPC channel. */
+/** Starts `bench/<script>`, compiled (see build.ts), with an IPC channel. */
 export function startWorker<A extends Api>(
   name: string,
   script: string,
   options: WorkerOptions = {},
 ): Worker<A> {
-  const nodeArgs = [...(options.nodeArgs ?? []), '--import', 'tsx', `${BENCH_DIR}${script}`];
+  const compiled = `${BUILD_DIR}bench/${script.replace(/\.ts$/, '.js')}`;
+  const nodeArgs = [...(options.nodeArgs ?? []), compiled];
   const [command, args] = options.nofile
     ? [
         '/bin/sh',

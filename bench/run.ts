@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
 import { FERRETDB_VERSION, startFerretdb } from '../src/db/ferretdb.js';
+import { compileForBench } from './build.js';
 import { Bench } from './context.js';
 import { makePlan } from './plan.js';
 import { createProgress } from './progress.js';
@@ -27,7 +28,8 @@ import { idleScenario } from './scenarios/idle.js';
 import { readScenarios } from './scenarios/read.js';
 import { sendScenario } from './scenarios/send.js';
 import { yogaScenario } from './scenarios/yoga.js';
-import { fileLimits, freePort } from './util.js';
+import { freePort } from '../test/support/ports.js';
+import { fileLimits } from './util.js';
 
 const { values } = parseArgs({
   options: {
@@ -68,6 +70,10 @@ if (nofile < needed) {
 }
 
 await mkdir(RESULTS_DIR, { recursive: true });
+progress.step(
+  'compiling src/ and bench/ (tsc): the measured processes run JavaScript, as npm start does',
+);
+compileForBench();
 progress.step(`starting FerretDB ${FERRETDB_VERSION}`);
 const dataDir = await mkdtemp(join(tmpdir(), 'zerohour-bench-db-'));
 const ferretdb = await startFerretdb({

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startFerretdb, type RunningFerretdb } from '../src/db/ferretdb.js';
-import { freePort } from './support/global-setup.js';
+import { freePort } from './support/ports.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { createChat, registerUser, SEND, type TestUser } from './support/users.js';
 

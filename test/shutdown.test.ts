@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { WebSocket } from 'ws';
-import { freePort } from './support/global-setup.js';
+import { freePort } from './support/ports.js';
 import { TEST_SECRET } from './support/server.js';
 
 const children: ReturnType<typeof spawn>[] = [];

@@ -5,7 +5,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { freePort } from './support/global-setup.js';
+import { freePort } from './support/ports.js';
 
 const temporary: string[] = [];
 afterEach(async () => {

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createConnection } from 'node:net';
-import { freePort } from './global-setup.js';
+import { freePort } from './ports.js';
 
 const START_TIMEOUT_MS = 10_000;
 
