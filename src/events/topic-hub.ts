@@ -13,19 +13,25 @@ export interface TopicSubscription<T> extends AsyncIterableIterator<T> {
   return(): Promise<IteratorResult<T>>;
 }
 
-class Subscriber<T> implements TopicSubscription<T> {
+/** What a topic hands its events to. */
+interface Listener<T> {
+  deliver(value: T): void;
+}
+
+class Subscriber<T> implements TopicSubscription<T>, Listener<T> {
   private readonly queue: T[] = [];
   private waiting: ((result: IteratorResult<T>) => void) | null = null;
   private ended = false;
 
   constructor(
-    private readonly accepts: (value: T) => boolean,
+    private readonly hub: TopicHub<T>,
+    private readonly topic: string,
+    private readonly accepts: ((value: T) => boolean) | null,
     private readonly maxQueued: number,
-    private readonly onEnd: () => void,
   ) {}
 
   deliver(value: T): void {
-    if (this.ended || !this.accepts(value)) return;
+    if (this.ended || (this.accepts && !this.accepts(value))) return;
     const waiting = this.waiting;
     if (waiting) {
       this.waiting = null;
@@ -58,47 +64,63 @@ class Subscriber<T> implements TopicSubscription<T> {
   private end(): void {
     if (this.ended) return;
     this.ended = true;
-    this.onEnd();
+    this.hub.remove(this.topic, this);
     const waiting = this.waiting;
     this.waiting = null;
     waiting?.({ value: undefined, done: true });
   }
 }
 
-export function createTopicHub<T>(eventTarget: EventTarget, maxQueued = 1024) {
-  const topics = new Map<string, Set<(value: T) => void>>();
+/**
+ * One event-target listener per topic with subscribers, handing each event to them. A stream
+ * subscriber is its own listener: an idle one is a small object and, while it waits, one promise.
+ */
+class TopicHub<T> {
+  private readonly topics = new Map<string, Set<Listener<T>>>();
 
-  const dispatch = (event: Event) => {
+  constructor(
+    private readonly eventTarget: EventTarget,
+    private readonly maxQueued: number,
+  ) {}
+
+  private readonly dispatch = (event: Event) => {
     const detail = (event as CustomEvent<T>).detail;
-    const listeners = topics.get(event.type);
-    if (listeners) for (const listener of listeners) listener(detail);
+    const listeners = this.topics.get(event.type);
+    if (listeners) for (const listener of listeners) listener.deliver(detail);
   };
 
-  /** Calls `listener` with every event of `topic` until the returned function is called. */
-  function listen(topic: string, listener: (value: T) => void): () => void {
-    let listeners = topics.get(topic);
+  add(topic: string, listener: Listener<T>): void {
+    let listeners = this.topics.get(topic);
     if (!listeners) {
       listeners = new Set();
-      topics.set(topic, listeners);
-      eventTarget.addEventListener(topic, dispatch);
+      this.topics.set(topic, listeners);
+      this.eventTarget.addEventListener(topic, this.dispatch);
     }
     listeners.add(listener);
-    return () => {
-      const current = topics.get(topic);
-      if (!current?.delete(listener) || current.size > 0) return;
-      topics.delete(topic);
-      eventTarget.removeEventListener(topic, dispatch);
-    };
   }
 
-  return {
-    listen,
-    /** The events of `topic` that `accepts` lets through, as a stream, from now until `return()`. */
-    subscribe(topic: string, accepts: (value: T) => boolean = () => true): TopicSubscription<T> {
-      let stopListening = () => undefined as void;
-      const subscriber = new Subscriber<T>(accepts, maxQueued, () => stopListening());
-      stopListening = listen(topic, (value) => subscriber.deliver(value));
-      return subscriber;
-    },
-  };
+  remove(topic: string, listener: Listener<T>): void {
+    const listeners = this.topics.get(topic);
+    if (!listeners?.delete(listener) || listeners.size > 0) return;
+    this.topics.delete(topic);
+    this.eventTarget.removeEventListener(topic, this.dispatch);
+  }
+
+  /** Calls `listener` with every event of `topic` until the returned function is called. */
+  listen(topic: string, listener: (value: T) => void): () => void {
+    const entry = { deliver: listener };
+    this.add(topic, entry);
+    return () => this.remove(topic, entry);
+  }
+
+  /** The events of `topic` that `accepts` lets through, as a stream, from now until `return()`. */
+  subscribe(topic: string, accepts?: (value: T) => boolean): TopicSubscription<T> {
+    const subscriber = new Subscriber<T>(this, topic, accepts ?? null, this.maxQueued);
+    this.add(topic, subscriber);
+    return subscriber;
+  }
+}
+
+export function createTopicHub<T>(eventTarget: EventTarget, maxQueued = 1024): TopicHub<T> {
+  return new TopicHub<T>(eventTarget, maxQueued);
 }

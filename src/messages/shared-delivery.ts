@@ -108,7 +108,11 @@ class Selection {
   private readonly perViewer: boolean;
 
   constructor(private readonly args: SubscriptionArgs) {
-    this.key = `${documentId(args.document)}:${args.operationName ?? ''}:${JSON.stringify(args.variableValues ?? {})}`;
+    this.key = JSON.stringify([
+      documentId(args.document),
+      args.operationName ?? '',
+      args.variableValues ?? {},
+    ]);
     this.viewerId = args.contextValue.viewer?.user_id;
     this.perViewer = selectsChat(args);
   }
@@ -136,9 +140,10 @@ const DONE = { value: undefined, done: true } as const;
  */
 class DirectDelivery implements AsyncIterableIterator<never> {
   private ended = false;
-  private outcome: Promise<IteratorResult<never>> | null = null;
-  private settle: ((result: IteratorResult<never>) => void) | null = null;
   private failure: unknown = null;
+  private outcome: Promise<IteratorResult<never>> | null = null;
+  private resolve: ((result: IteratorResult<never>) => void) | null = null;
+  private reject: ((error: unknown) => void) | null = null;
 
   constructor(
     private readonly source: AsyncIterator<MessageAddedPayload>,
@@ -173,14 +178,16 @@ class DirectDelivery implements AsyncIterableIterator<never> {
 
   private end(): void {
     this.ended = true;
-    this.settle?.(DONE);
+    if (this.failure) this.reject?.(this.failure);
+    else this.resolve?.(DONE);
   }
 
   /** Settles when the stream ends; rejects (masked) if the source failed. */
   next(): Promise<IteratorResult<never>> {
     this.outcome ??= new Promise<IteratorResult<never>>((resolve, reject) => {
-      this.settle = (result) => (this.failure ? reject(this.failure) : resolve(result));
-      if (this.ended) this.settle(DONE);
+      this.resolve = resolve;
+      this.reject = reject;
+      if (this.ended) this.end();
     });
     return this.outcome;
   }
