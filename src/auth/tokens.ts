@@ -4,8 +4,24 @@
  * recovery revoke every earlier token: a token whose version is behind the user's is refused.
  * Old tokens carry no `tv` and count as version 0.
  */
+import { webcrypto } from 'node:crypto';
 import { SignJWT, errors, jwtVerify } from 'jose';
 import { unauthenticated } from '../errors.js';
+
+/** The HMAC key, imported once per secret: given the raw secret, jose imports it on every call. */
+const hmacKeys = new WeakMap<Uint8Array, Promise<webcrypto.CryptoKey>>();
+
+function hmacKey(secret: Uint8Array): Promise<webcrypto.CryptoKey> {
+  let key = hmacKeys.get(secret);
+  if (!key) {
+    key = webcrypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, [
+      'sign',
+      'verify',
+    ]);
+    hmacKeys.set(secret, key);
+  }
+  return key;
+}
 
 export interface TokenClaims {
   username: string;
@@ -24,13 +40,13 @@ export async function issueAccessToken(
     .setSubject(username)
     .setIssuedAt()
     .setExpirationTime(`${ttlSeconds}s`)
-    .sign(secret);
+    .sign(await hmacKey(secret));
 }
 
 /** Throws UNAUTHENTICATED with the old server's texts: `Token expired` or `Invalid credentials`. */
 export async function verifyAccessToken(secret: Uint8Array, token: string): Promise<TokenClaims> {
   try {
-    const { payload } = await jwtVerify(token, secret, {
+    const { payload } = await jwtVerify(token, await hmacKey(secret), {
       algorithms: ['HS256'],
       requiredClaims: ['sub', 'exp'],
     });
