@@ -7,7 +7,7 @@ import type { YogaInitialContext } from 'graphql-yoga';
 import type { App } from './app.js';
 import type { UserDoc } from './db/documents.js';
 import { AppError, unauthenticated } from './errors.js';
-import { Loaders } from './loaders.js';
+import { Loaders, type SharedBatches } from './loaders.js';
 import { bearerToken, verifyAccessToken } from './auth/tokens.js';
 
 export interface RequestScope {
@@ -49,8 +49,9 @@ export async function createScope(
   authorization: string | null | undefined,
   clientIp: string,
   authenticated?: Authenticated,
+  sharedBatches?: SharedBatches,
 ): Promise<RequestScope> {
-  const loaders = new Loaders(app.db, app.batchLoads);
+  const loaders = new Loaders(app.db, app.batchLoads, sharedBatches);
   const scope: RequestScope = {
     app,
     loaders,

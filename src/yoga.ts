@@ -10,6 +10,7 @@ import {
   type RequestScope,
 } from './context.js';
 import { expectedError } from './expected-errors.js';
+import type { SharedBatches } from './loaders.js';
 import { shareMessageAddedResults } from './messages/shared-delivery.js';
 import { schema } from './schema.js';
 import { RateLimitedError } from './security/rate-limits.js';
@@ -24,6 +25,8 @@ export interface TransportContext {
   clientIp: string;
   /** graphql-ws: who `connection_init` authenticated, reused while the token is the same. */
   authenticated?: Authenticated;
+  /** graphql-ws: users and chats are read in batches shared by every socket (reconnect waves). */
+  sharedBatches?: SharedBatches;
   /**
    * graphql-ws: the socket itself holds its users' presence and closes when a token expires or
    * is revoked (and at shutdown), so its operations need no tracking of their own.
@@ -94,12 +97,13 @@ export function createGraphQLServer(app: App, plugins: Plugin<RequestScope>[] = 
       warn: (...args) => app.logger.warn(args),
       error: (...args) => app.logger.error(args),
     },
-    context: ({ request, authorization, clientIp, authenticated }) =>
+    context: ({ request, authorization, clientIp, authenticated, sharedBatches }) =>
       createScope(
         app,
         authorization ?? request?.headers.get('authorization'),
         clientIp,
         authenticated,
+        sharedBatches,
       ),
   });
   return yoga;

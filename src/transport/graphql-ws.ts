@@ -12,7 +12,7 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import type { App } from '../app.js';
 import { authenticate, type Authenticated } from '../context.js';
 import { AppError } from '../errors.js';
-import { loaderByField } from '../db/batch.js';
+import { SharedBatches } from '../loaders.js';
 import { bearerToken } from '../auth/tokens.js';
 import { clientAddress } from '../security/client-address.js';
 import type { GraphQLServer } from '../yoga.js';
@@ -47,7 +47,8 @@ function cutOffIfBehind(socket: WebSocket): boolean {
 
 /** Writes `next` messages of one operation whose payload is already serialized. */
 function nextSender(socket: WebSocket, id: string) {
-  const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  // Joined, not concatenated: one flat string for the operation's life, not a tree of parts.
+  const prefix = ['{"id":', JSON.stringify(id), ',"type":"next","payload":'].join('');
   return (payloadJson: string) => {
     if (socket.readyState !== socket.OPEN || cutOffIfBehind(socket)) return;
     socket.send(prefix + payloadJson + '}');
@@ -65,13 +66,8 @@ interface SocketState {
 }
 
 export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: WebSocketServer) {
-  /** Sockets that connect together (a reconnect wave after a restart) look their users up together. */
-  const connectingUsers = {
-    usersByUsername: loaderByField(app.db.users, 'username', {
-      batch: app.batchLoads,
-      sharedBy: 'process',
-    }),
-  };
+  /** Sockets that connect together (a reconnect wave) read their users and chats together. */
+  const sharedBatches = new SharedBatches(app.db, app.batchLoads);
   /** The socket is a live connection of the user until it closes, their token expires or is revoked. */
   function holdPresence(state: SocketState, userId: string, expiresAt: number | null) {
     const held = (state.presence ??= []);
@@ -91,7 +87,7 @@ export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: 
         const token = bearerToken(authorization);
         if (!token) return false;
         try {
-          const { user, expiresAt } = await authenticate(app, connectingUsers, token);
+          const { user, expiresAt } = await authenticate(app, sharedBatches, token);
           ctx.extra.identity = { authorization, user, expiresAt };
           holdPresence(ctx.extra, user.user_id, expiresAt);
           return true;
@@ -115,6 +111,7 @@ export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: 
           authorization,
           clientIp: ctx.extra.clientIp,
           authenticated: ctx.extra.identity,
+          sharedBatches,
           connectionTracked: true,
           sendNext: nextSender(ctx.extra.socket, id),
         });
