@@ -3,8 +3,10 @@
  * size (counted with the driver's command monitoring on the server's own client).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { startTestServer, type TestServer } from './support/server.js';
 import { createChat, registerUser, sendMessage, type TestUser } from './support/users.js';
+import { waitFor } from './support/wait.js';
 
 const CHATS_PAGE = /* GraphQL */ `
   query Chats($first: Int!) {
@@ -132,5 +134,58 @@ describe('database commands per page', () => {
     );
     expect(large.commands.length).toBe(small.commands.length);
     expect(large.commands.length).toBeLessThanOrEqual(4);
+  });
+});
+
+describe('database commands of a reconnect wave', () => {
+  it('graphql-ws sockets that connect and subscribe together share their user and chat reads', async () => {
+    const SOCKETS = 30;
+    const missingChat = '00000000-0000-4000-8000-000000000000';
+    const sockets = await Promise.all(
+      Array.from({ length: SOCKETS }, async () => {
+        const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws');
+        const messages: { type: string; payload?: unknown }[] = [];
+        socket.on('message', (data) => messages.push(JSON.parse(String(data))));
+        await new Promise((resolve) => socket.once('open', resolve));
+        return { socket, messages };
+      }),
+    );
+    const has = (type: string) =>
+      sockets.every(({ messages }) => messages.some((m) => m.type === type));
+    const commands = await server.countCommands(async () => {
+      // As after a restart: every socket authenticates at once, then subscribes (its chat is
+      // looked up to check membership).
+      for (const { socket } of sockets) {
+        socket.send(
+          JSON.stringify({
+            type: 'connection_init',
+            payload: { authorization: `Bearer ${viewer.token}` },
+          }),
+        );
+      }
+      await waitFor(() => has('connection_ack'), 'every connection_ack');
+      for (const { socket } of sockets) {
+        socket.send(
+          JSON.stringify({
+            id: '1',
+            type: 'subscribe',
+            payload: {
+              query: 'subscription ($c: ID!) { messageAdded(chatId: $c) { id } }',
+              variables: { c: missingChat },
+            },
+          }),
+        );
+      }
+      await waitFor(() => has('complete'), 'every subscription to be refused');
+    });
+    for (const { messages, socket } of sockets) {
+      const refusal = messages.find((m) => m.type === 'next');
+      expect(JSON.stringify(refusal?.payload)).toContain('NOT_FOUND');
+      socket.close();
+    }
+    const finds = commands.filter((name) => name === 'find').length;
+    console.log(`${SOCKETS} sockets connecting and subscribing together: ${finds} find commands`);
+    // Without the shared batches: one users find and one chats find per socket.
+    expect(finds).toBeLessThanOrEqual(SOCKETS / 2);
   });
 });
