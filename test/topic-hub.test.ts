@@ -60,4 +60,21 @@ describe('topic hub', () => {
     publish(target, 't', 8);
     expect(received).toEqual([7]);
   });
+
+  it('hands what was queued, then every accepted event, to a sink it is piped to, and ends it', async () => {
+    const target = new EventTarget();
+    const hub = createTopicHub<number>(target);
+    const odd = hub.subscribe('t', (value) => value % 2 === 1);
+    publish(target, 't', 1);
+    const pushed: number[] = [];
+    let ended = 0;
+    odd.pipeTo({ push: (value) => pushed.push(value), end: () => (ended += 1) });
+    for (const value of [2, 3, 5]) publish(target, 't', value);
+    expect(pushed).toEqual([1, 3, 5]);
+    await odd.return();
+    publish(target, 't', 7);
+    expect(pushed).toEqual([1, 3, 5]);
+    expect(ended).toBe(1);
+    expect(getEventListeners(target, 't')).toHaveLength(0);
+  });
 });

@@ -9,8 +9,21 @@
  * silently from a stream that goes on.
  */
 
+/** Takes a subscription's events as they come, instead of reading them with next(). */
+export interface TopicSink<T> {
+  push(value: T): void;
+  /** The subscription ended (returned, or ended by the hub). */
+  end(): void;
+}
+
 export interface TopicSubscription<T> extends AsyncIterableIterator<T> {
   return(): Promise<IteratorResult<T>>;
+  /** From now on every event (first those queued) goes to `sink`, and the end to `sink.end()`. */
+  pipeTo(sink: TopicSink<T>): void;
+}
+
+export function isTopicSubscription<T>(source: AsyncIterator<T>): source is TopicSubscription<T> {
+  return typeof (source as Partial<TopicSubscription<T>>).pipeTo === 'function';
 }
 
 /** What a topic hands its events to. */
@@ -21,6 +34,7 @@ interface Listener<T> {
 class Subscriber<T> implements TopicSubscription<T>, Listener<T> {
   private readonly queue: T[] = [];
   private waiting: ((result: IteratorResult<T>) => void) | null = null;
+  private sink: TopicSink<T> | null = null;
   private ended = false;
 
   constructor(
@@ -32,6 +46,7 @@ class Subscriber<T> implements TopicSubscription<T>, Listener<T> {
 
   deliver(value: T): void {
     if (this.ended || (this.accepts && !this.accepts(value))) return;
+    if (this.sink) return this.sink.push(value);
     const waiting = this.waiting;
     if (waiting) {
       this.waiting = null;
@@ -57,6 +72,12 @@ class Subscriber<T> implements TopicSubscription<T>, Listener<T> {
     return Promise.resolve({ value: undefined, done: true });
   }
 
+  pipeTo(sink: TopicSink<T>): void {
+    this.sink = sink;
+    for (const value of this.queue.splice(0)) sink.push(value);
+    if (this.ended) sink.end();
+  }
+
   [Symbol.asyncIterator]() {
     return this;
   }
@@ -68,6 +89,7 @@ class Subscriber<T> implements TopicSubscription<T>, Listener<T> {
     const waiting = this.waiting;
     this.waiting = null;
     waiting?.({ value: undefined, done: true });
+    this.sink?.end();
   }
 }
 

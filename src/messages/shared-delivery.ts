@@ -26,6 +26,7 @@ import {
 import { isAsyncIterable, mapAsyncIterator, type Plugin } from 'graphql-yoga';
 import type { RequestScope } from '../context.js';
 import type { ErrorMasker, TransportContext } from '../yoga.js';
+import { isTopicSubscription, type TopicSink } from '../events/topic-hub.js';
 import type { MessageAddedPayload } from './service.js';
 
 type Result = ExecutionResult | Promise<ExecutionResult>;
@@ -130,17 +131,23 @@ class Selection {
 }
 
 const DONE = { value: undefined, done: true } as const;
+/** Results a socket may have waiting behind the one being serialized before its stream ends. */
+const MAX_BACKLOG = 1024;
 
 /**
- * A graphql-ws operation's stream on the direct path. It hands each event's result, masked and
- * serialized once per audience, straight to `sendNext`, in order, and yields nothing itself: the
- * stream graphql-ws iterates only ends (with the source, or when returned). Per socket a delivery
- * is then a string concatenation and a write, as on the legacy transports, and an idle operation
- * is this object and one pending read.
+ * A graphql-ws operation's stream on the direct path. Events are pushed to it as they come (see
+ * TopicSink), and it hands each one's result, masked and serialized once per audience, straight
+ * to `sendNext`, in order. It yields nothing itself: the stream graphql-ws iterates only ends
+ * (with the source, or when returned). Per socket a delivery is then a string concatenation and a
+ * write, as on the legacy transports, and an idle operation holds no pending promise of its own.
  */
-class DirectDelivery implements AsyncIterableIterator<never> {
+class DirectDelivery implements AsyncIterableIterator<never>, TopicSink<MessageAddedPayload> {
+  /** Nothing more goes out. */
   private ended = false;
+  private sourceEnded = false;
   private failure: unknown = null;
+  /** Results waiting, in order, behind the one being serialized; null when none is. */
+  private backlog: Promise<string>[] | null = null;
   private outcome: Promise<IteratorResult<never>> | null = null;
   private resolve: ((result: IteratorResult<never>) => void) | null = null;
   private reject: ((error: unknown) => void) | null = null;
@@ -152,32 +159,64 @@ class DirectDelivery implements AsyncIterableIterator<never> {
     private readonly maskResult: ResultMasker,
     private readonly maskError: (error: unknown) => Error,
   ) {
-    this.pull();
+    if (isTopicSubscription(source)) source.pipeTo(this);
+    else void this.pump();
   }
 
-  private pull(): void {
-    this.source.next().then(this.received, this.failed);
+  /** A source that can only be read (a resumed stream): read into push(). */
+  private async pump(): Promise<void> {
+    try {
+      for (let next = await this.source.next(); !next.done; next = await this.source.next()) {
+        this.push(next.value);
+      }
+      this.end();
+    } catch (error) {
+      this.failed(error);
+    }
   }
 
-  private readonly received = (next: IteratorResult<MessageAddedPayload>) => {
-    if (next.done) return this.end();
-    const entry = this.selection.resultFor(next.value);
-    entry.json ??= this.maskResult(entry.result).then((result) => JSON.stringify(result));
-    entry.json.then((payload) => {
-      // Once the operation is complete, nothing more goes out under its id.
-      if (this.ended) return;
-      this.sendNext(payload);
-      this.pull();
-    }, this.failed);
+  push(event: MessageAddedPayload): void {
+    if (this.ended) return;
+    const entry = this.selection.resultFor(event);
+    const json = (entry.json ??= this.maskResult(entry.result).then((result) =>
+      JSON.stringify(result),
+    ));
+    if (!this.backlog) {
+      this.backlog = [];
+      json.then(this.sent, this.failed);
+    } else if (this.backlog.length < MAX_BACKLOG) {
+      this.backlog.push(json);
+    } else {
+      // Fallen this far behind: the stream ends (a client resumes with `after`).
+      this.finish();
+    }
+  }
+
+  end(): void {
+    this.sourceEnded = true;
+    if (!this.backlog) this.finish();
+  }
+
+  private readonly sent = (payload: string) => {
+    if (this.ended) return;
+    this.sendNext(payload);
+    const next = this.backlog?.shift();
+    if (next) return void next.then(this.sent, this.failed);
+    this.backlog = null;
+    if (this.sourceEnded) this.finish();
   };
 
   private readonly failed = (error: unknown) => {
+    if (this.ended) return;
     this.failure = this.maskError(error);
-    this.end();
+    this.finish();
   };
 
-  private end(): void {
+  private finish(): void {
+    if (this.ended) return;
     this.ended = true;
+    this.backlog = null;
+    if (!this.sourceEnded) void this.source.return?.();
     if (this.failure) this.reject?.(this.failure);
     else this.resolve?.(DONE);
   }
@@ -187,15 +226,17 @@ class DirectDelivery implements AsyncIterableIterator<never> {
     this.outcome ??= new Promise<IteratorResult<never>>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
-      if (this.ended) this.end();
+      if (this.ended) {
+        if (this.failure) reject(this.failure);
+        else resolve(DONE);
+      }
     });
     return this.outcome;
   }
 
   async return(): Promise<IteratorResult<never>> {
     this.failure = null;
-    this.end();
-    await this.source.return?.();
+    this.finish();
     return DONE;
   }
 
