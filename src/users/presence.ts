@@ -38,36 +38,52 @@ function atExpiry(expiresAt: number, expire: () => void): () => void {
   return () => clearTimeout(timer);
 }
 
-/**
- * Calls each callback when its expiry time comes, with one timer per distinct time: the sockets
- * of one token (a user's tabs and subscriptions) share it.
- */
-function expirySchedule() {
-  const due = new Map<number, { callbacks: Set<() => void>; cancel: () => void }>();
-  return (expiresAt: number, expire: () => void): (() => void) => {
-    if (expiresAt * 1000 <= Date.now()) {
-      expire();
-      return () => undefined;
-    }
-    let group = due.get(expiresAt);
-    if (!group) {
-      const callbacks = new Set<() => void>();
-      const cancel = atExpiry(expiresAt, () => {
-        due.delete(expiresAt);
-        callbacks.forEach((callback) => callback());
-      });
-      group = { callbacks, cancel };
-      due.set(expiresAt, group);
-    }
-    const { callbacks, cancel } = group;
-    callbacks.add(expire);
-    return () => {
-      if (!callbacks.delete(expire) || callbacks.size > 0) return;
-      cancel();
-      if (due.get(expiresAt)?.callbacks === callbacks) due.delete(expiresAt);
-    };
-  };
+/** One live connection of a user (a socket, a stream). */
+interface LiveConnection {
+  readonly userId: string;
+  readonly expiresAt?: number | null;
+  readonly end?: ConnectionOptions['end'];
+  released?: boolean;
 }
+
+/**
+ * Ends each connection when its token expires, with one timer per distinct expiry time: the
+ * sockets of one token (a user's tabs and subscriptions) share it.
+ */
+class ExpirySchedule {
+  private readonly due = new Map<
+    number,
+    { connections: Set<LiveConnection>; cancel: () => void }
+  >();
+
+  add(connection: LiveConnection & { expiresAt: number }): void {
+    const { expiresAt } = connection;
+    if (expiresAt * 1000 <= Date.now()) return connection.end?.('Token expired');
+    let group = this.due.get(expiresAt);
+    if (!group) {
+      const connections = new Set<LiveConnection>();
+      const cancel = atExpiry(expiresAt, () => {
+        this.due.delete(expiresAt);
+        connections.forEach((expired) => expired.end?.('Token expired'));
+      });
+      group = { connections, cancel };
+      this.due.set(expiresAt, group);
+    }
+    group.connections.add(connection);
+  }
+
+  remove(connection: LiveConnection & { expiresAt: number }): void {
+    const group = this.due.get(connection.expiresAt);
+    if (!group?.connections.delete(connection) || group.connections.size > 0) return;
+    group.cancel();
+    this.due.delete(connection.expiresAt);
+  }
+}
+
+const expires = (
+  connection: LiveConnection,
+): connection is LiveConnection & { expiresAt: number } =>
+  Boolean(connection.end && connection.expiresAt);
 
 /** Rounds of correcting a write that a later decision overtook, before leaving it to the next one. */
 const MAX_CORRECTIONS = 5;
@@ -78,8 +94,19 @@ export function createPresence(
   logger: Logger,
   leases?: PresenceLeases,
 ) {
-  const liveConnections = new Map<string, Set<ConnectionOptions>>();
-  const atExpiryOf = expirySchedule();
+  const liveConnections = new Map<string, Set<LiveConnection>>();
+  const expiry = new ExpirySchedule();
+
+  function release(connection: LiveConnection): void {
+    if (connection.released) return;
+    connection.released = true;
+    if (expires(connection)) expiry.remove(connection);
+    const { userId } = connection;
+    const connections = liveConnections.get(userId);
+    if (!connections?.delete(connection) || connections.size > 0) return;
+    liveConnections.delete(userId);
+    void disconnected(userId);
+  }
   /** Status writes under way (for settled()). */
   const pending = new Set<Promise<void>>();
   /** Writes per user run one after another here: the last one written is the latest decided. */
@@ -185,25 +212,14 @@ export function createPresence(
 
   return {
     /** Counts a live connection; call the returned function once when it closes. */
-    connect(userId: string, options: ConnectionOptions = {}): () => void {
-      const connection = { ...options };
+    connect(userId: string, { expiresAt, end }: ConnectionOptions = {}): () => void {
+      const connection: LiveConnection = { userId, expiresAt, end };
       const connections = liveConnections.get(userId) ?? new Set();
       liveConnections.set(userId, connections);
       connections.add(connection);
       if (connections.size === 1) void connected(userId);
-      const { end, expiresAt } = options;
-      const cancelExpiry =
-        end && expiresAt ? atExpiryOf(expiresAt, () => end('Token expired')) : null;
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        cancelExpiry?.();
-        connections.delete(connection);
-        if (connections.size > 0) return;
-        liveConnections.delete(userId);
-        void disconnected(userId);
-      };
+      if (expires(connection)) expiry.add(connection);
+      return () => release(connection);
     },
     loggedIn: (userId: string) => set(userId, true),
     /** Ends every connection of the user, on every server, and marks them offline. */
