@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import type { MongoClient } from 'mongodb';
 import type { RunningFerretdb } from '../src/db/ferretdb.js';
+import { serverNodeFlags } from './build.js';
 import { startWorker, type Api, type Worker } from './ipc.js';
 import type { HttpLoadApi } from './load/http.js';
 import type { SendersApi } from './load/senders.js';
@@ -141,7 +142,7 @@ export class Bench {
             }
           : {}),
       },
-      ['--expose-gc'],
+      ['--expose-gc', ...serverNodeFlags()],
     );
     try {
       const { port } = (await worker.ready) as { port: number };
