@@ -268,6 +268,7 @@ export class Bench {
         cpuMs: sum('cpuMs'),
         rss: sum('rss'),
         heapUsed: sum('heapUsed'),
+        youngGeneration: sum('youngGeneration'),
         external: sum('external'),
       },
       each,

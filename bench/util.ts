@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 /** CLOCK_MONOTONIC in milliseconds: the same clock in every process of the machine. */
 export const monotonicMs = (): number => Number(process.hrtime.bigint() / 1000n) / 1000;
@@ -136,6 +137,8 @@ export interface ProcessStats {
   rss: number;
   heapUsed: number;
   external: number;
+  /** Bytes the young generation has reserved: V8 sizes it by allocation rate, not by what is kept. */
+  youngGeneration: number;
 }
 
 export function selfStats(): ProcessStats {
@@ -146,6 +149,9 @@ export function selfStats(): ProcessStats {
     rss: memory.rss,
     heapUsed: memory.heapUsed,
     external: memory.external,
+    youngGeneration: getHeapSpaceStatistics()
+      .filter((space) => space.space_name.startsWith('new_'))
+      .reduce((total, space) => total + space.space_size, 0),
   };
 }
 
