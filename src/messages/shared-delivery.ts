@@ -102,31 +102,37 @@ function isMessageAdded(args: ExecutionArgs): boolean {
 type SubscriptionArgs = ExecutionArgs & { contextValue: RequestScope & TransportContext };
 type ResultMasker = (result: Result) => Promise<ExecutionResult>;
 
-/** One subscriber's selection: which shared result of an event is theirs. */
+/**
+ * One subscriber's selection: which shared result of an event is theirs. Its audience keys are
+ * made once, so that a delivery to each socket does not build one.
+ */
 class Selection {
-  private readonly key: string;
   private readonly viewerId: string | undefined;
-  private readonly perViewer: boolean;
+  /**
+   * The audience when the viewer sent the event, and when someone else did (one key per viewer
+   * when the selection reaches `chat`).
+   */
+  private readonly senderKey: string;
+  private readonly recipientKey: string;
 
   constructor(private readonly args: SubscriptionArgs) {
-    this.key = JSON.stringify([
+    const selection = [
       documentId(args.document),
       args.operationName ?? '',
       args.variableValues ?? {},
-    ]);
+    ];
     this.viewerId = args.contextValue.viewer?.user_id;
-    this.perViewer = selectsChat(args);
+    if (selectsChat(args)) {
+      this.senderKey = this.recipientKey = JSON.stringify([...selection, 'viewer', this.viewerId]);
+    } else {
+      this.senderKey = JSON.stringify([...selection, 'sender']);
+      this.recipientKey = JSON.stringify([...selection, 'recipient']);
+    }
   }
 
   resultFor(event: MessageAddedPayload): SharedResult {
-    const relation = this.perViewer
-      ? `viewer:${this.viewerId}`
-      : event.message.sender_id === this.viewerId
-        ? 'sender'
-        : 'recipient';
-    return sharedResult(event, `${this.key}:${relation}`, () =>
-      execute({ ...this.args, rootValue: event }),
-    );
+    const audience = event.message.sender_id === this.viewerId ? this.senderKey : this.recipientKey;
+    return sharedResult(event, audience, () => execute({ ...this.args, rootValue: event }));
   }
 }
 
