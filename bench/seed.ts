@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from 'mongodb';
 import type { ChatDoc } from '../src/db/documents.js';
+import { postGraphQL } from '../test/support/graphql-http.js';
 import { CREATE_CHAT, REGISTER, SEND_MESSAGE } from './queries.js';
 import { mapLimit } from './util.js';
 
@@ -19,18 +20,9 @@ export class ApiClient {
   constructor(readonly baseUrl: string) {}
 
   async gql<Data>(query: string, variables: Record<string, unknown> = {}, token?: string) {
-    const response = await fetch(`${this.baseUrl}/graphql`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/graphql-response+json',
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await response.json()) as { data?: Data; errors?: unknown[] };
-    if (!response.ok || body.errors || !body.data) {
-      throw new Error(`GraphQL ${response.status}: ${JSON.stringify(body).slice(0, 500)}`);
+    const body = await postGraphQL<Data>(`${this.baseUrl}/graphql`, query, variables, token);
+    if (body.status !== 200 || body.errors || !body.data) {
+      throw new Error(`GraphQL ${body.status}: ${JSON.stringify(body).slice(0, 500)}`);
     }
     return body.data;
   }

@@ -1,4 +1,4 @@
-/** GraphQL over HTTP for the tests: one POST, shared by the single server and the cluster. */
+/** GraphQL over HTTP: one POST, shared by the tests (one server, a cluster) and the bench's seeding. */
 
 export interface GraphQLResponse<Data = Record<string, unknown>> {
   status: number;
