@@ -84,7 +84,6 @@ export function createServer(app: App): Server {
      */
     async close() {
       liveSubscriptions.endAll();
-      for (const client of graphqlSockets.clients) client.close(1001, 'Server shutting down');
       // Keep-alive connections that go idle once their stream or request ends are closed too.
       const idleSweep = setInterval(() => http.server.closeIdleConnections(), 100);
       try {

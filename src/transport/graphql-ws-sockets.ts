@@ -147,9 +147,10 @@ export function serveGraphQLWs<Extra>(
   keepAlive.unref();
 
   return {
+    /** Closes every socket (1001, so that clients reconnect elsewhere) and stops serving. */
     async dispose() {
       clearInterval(keepAlive);
-      for (const socket of wsServer.clients) socket.close(1001, 'Going away');
+      for (const socket of wsServer.clients) socket.close(1001, 'Server shutting down');
       await new Promise<void>((resolve, reject) =>
         wsServer.close((error) => (error ? reject(error) : resolve())),
       );
