@@ -86,6 +86,8 @@ export function createGraphQLServer(app: App, plugins: Plugin<RequestScope>[] = 
     graphqlEndpoint: GRAPHQL_PATH,
     // CORS is answered by the HTTP layer, for GraphQL and REST alike.
     cors: false,
+    // The HTTP layer reads GraphQL bodies whole, up to its own limit (src/transport/graphql-http.ts).
+    maxRequestBodySize: false,
     landingPage: false,
     graphiql: { subscriptionsProtocol: 'WS', title: 'ZeroHour Chat GraphQL' },
     renderGraphiQL,

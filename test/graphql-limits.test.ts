@@ -36,6 +36,31 @@ describe('in development', () => {
     expect(huge.errors?.[0]?.message).toMatch(/token/i);
   });
 
+  it('reads request bodies up to 1 MiB and refuses larger ones with 413, as a GraphQL error', async () => {
+    const post = (padding: number) =>
+      fetch(server.graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          query: '{ __typename }',
+          variables: { padding: 'x'.repeat(padding) },
+        }),
+      });
+    const near = await post(1024 * 1024 - 100);
+    expect(near.status).toBe(200);
+    expect(await near.json()).toEqual({ data: { __typename: 'Query' } });
+    const over = await post(1024 * 1024);
+    expect(over.status).toBe(413);
+    expect(await over.json()).toEqual({
+      errors: [
+        {
+          message: expect.stringMatching(/too large/i),
+          extensions: { code: 'REQUEST_ENTITY_TOO_LARGE' },
+        },
+      ],
+    });
+  });
+
   it('refuses a cross-site simple POST (CSRF) but serves JSON POSTs and GET queries', async () => {
     const simple = await fetch(server.graphqlUrl, {
       method: 'POST',

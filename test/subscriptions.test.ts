@@ -849,6 +849,17 @@ describe('messageAdded over SSE', () => {
     expect(streamA.ended && streamB.ended).toBe(true);
   });
 
+  it('keeps its user online while the stream is open and ends it when the client goes away', async () => {
+    const { a, b, chatId } = await pair();
+    const stream = await subscribeSse<MessageAddedData>(MESSAGE_ADDED, { chatId }, bearer(b));
+    await untilLive(a, chatId, [() => messagesOf(stream.results).map((m) => m.id)]);
+    await server.service.app.presence.settled();
+    expect(await isOnlineInDb(b)).toBe(true);
+
+    await stream.close();
+    await waitFor(async () => (await isOnlineInDb(b)) === false, 'B offline in the database');
+  });
+
   it('refuses a non-participant (FORBIDDEN) and a caller without a token (UNAUTHENTICATED)', async () => {
     const { a, chatId } = await pair();
     const outsider = await registerUser(server);

@@ -1,6 +1,9 @@
 /** GraphQL over HTTP (and SSE) at the GraphQL path, handed to Yoga. */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { GRAPHQL_PATH, type GraphQLServer } from '../yoga.js';
+
+/** The largest GraphQL request body read (queries are capped at 2,000 tokens, messages at 4,000 characters). */
+export const MAX_GRAPHQL_BODY_BYTES = 1024 * 1024;
 
 const STREAMED = ['text/event-stream', 'multipart/'];
 const GRAPHQL_PARAMETERS = ['query', 'operationName', 'variables', 'extensions'];
@@ -25,33 +28,58 @@ function badQueryParameter(query: unknown): string | null {
   return null;
 }
 
+/** A request refused before Yoga sees it, as a GraphQL error. */
+function refuse(reply: FastifyReply, status: number, message: string) {
+  const code = status === 413 ? 'REQUEST_ENTITY_TOO_LARGE' : 'BAD_REQUEST';
+  return reply.code(status).send({ errors: [{ message, extensions: { code } }] });
+}
+
+/**
+ * The fetch-API request Yoga executes, over the body already read. Only the path and query of
+ * the URL matter to Yoga. (No abort signal: a stream ends when its response is cancelled.)
+ */
+function toFetchRequest(yoga: GraphQLServer, request: FastifyRequest) {
+  const body = request.body as Buffer<ArrayBuffer> | undefined;
+  return new yoga.fetchAPI.Request(`http://localhost${request.url}`, {
+    method: request.method,
+    headers: request.headers as Record<string, string>,
+    body: body?.length ? body : undefined,
+  });
+}
+
 export function graphqlOverHttp(yoga: GraphQLServer): FastifyPluginAsync {
   return async (graphql) => {
-    // Yoga reads and validates the body itself (GraphQL-over-HTTP status codes and errors).
+    // The body is read here, whole and up to the limit; Yoga (its own limit off) validates it
+    // and answers with GraphQL-over-HTTP status codes. Yoga's reader would pipe every body
+    // through web streams to count its bytes.
     graphql.removeAllContentTypeParsers();
-    graphql.addContentTypeParser('*', (_request, _payload, done) => done(null));
+    graphql.addContentTypeParser(
+      '*',
+      { parseAs: 'buffer', bodyLimit: MAX_GRAPHQL_BODY_BYTES },
+      (_request, body, done) => done(null, body),
+    );
+    graphql.setErrorHandler((error: FastifyError, _request, reply) => {
+      const status = error.statusCode ?? 500;
+      if (status >= 400 && status < 500) return refuse(reply, status, error.message);
+      throw error;
+    });
     graphql.route({
       url: GRAPHQL_PATH,
       method: ['GET', 'POST'],
       exposeHeadRoute: false,
       handler: async (request, reply) => {
         const problem = request.method === 'GET' ? badQueryParameter(request.query) : null;
-        if (problem) {
-          return reply
-            .code(400)
-            .send({ errors: [{ message: problem, extensions: { code: 'BAD_REQUEST' } }] });
-        }
-        const response = await yoga.handleNodeRequestAndResponse(request, reply, {
+        if (problem) return refuse(reply, 400, problem);
+        const response = await yoga.handleRequest(toFetchRequest(yoga, request), {
           clientIp: request.ip,
         });
         reply.code(response.status);
         response.headers.forEach((value, name) => reply.header(name, value));
-        // Streams (SSE, multipart) are piped; a single result goes out as one buffer, which
-        // spares the web-stream-to-node pipeline on every request.
-        if (!response.body) return reply.send();
+        // Streams (SSE, multipart) are piped; a single result goes out as one string (asking
+        // for `response.body` would wrap it in a stream).
         const type = response.headers.get('content-type') ?? '';
         if (STREAMED.some((prefix) => type.startsWith(prefix))) return reply.send(response.body);
-        return reply.send(Buffer.from(await response.arrayBuffer()));
+        return reply.send(await response.text());
       },
     });
   };
