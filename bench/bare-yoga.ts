@@ -1,6 +1,8 @@
 /**
  * Scenario 7's reference: graphql-yoga with the same schema on a bare node:http server — no
- * Fastify, no plugins (limits, presence), no context factory, no error masking hook.
+ * Fastify, no plugins (limits, presence), no context factory, no error masking hook. With
+ * BARE_YOGA_BODY_LIMIT=off, without Yoga's request body limit too (it pipes every body through a
+ * web stream; the full server reads bodies whole instead), for a like-for-like figure.
  */
 import { createServer } from 'node:http';
 import { createYoga } from 'graphql-yoga';
@@ -15,6 +17,7 @@ const yoga = createYoga({
   graphqlEndpoint: '/graphql',
   logging: false,
   landingPage: false,
+  maxRequestBodySize: process.env.BARE_YOGA_BODY_LIMIT === 'off' ? false : undefined,
 });
 const server = createServer(yoga);
 server.keepAliveTimeout = 72_000;

@@ -185,8 +185,13 @@ export class Bench {
     return this.measured<MeasuredApi>('raw-baseline', 'raw-baseline.ts', dbName);
   }
 
-  startBareYoga() {
-    return this.measured<MeasuredApi>('bare-yoga', 'bare-yoga.ts');
+  startBareYoga({ bodyLimit }: { bodyLimit: boolean }) {
+    return this.measured<MeasuredApi>(
+      bodyLimit ? 'bare-yoga' : 'bare-yoga-no-body-limit',
+      'bare-yoga.ts',
+      undefined,
+      bodyLimit ? {} : { BARE_YOGA_BODY_LIMIT: 'off' },
+    );
   }
 
   /** The HTTP load generator (autocannon), started once. */
