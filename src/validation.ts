@@ -22,6 +22,25 @@ export function parseInput<Schema extends z.ZodType>(
   throw new ValidationError(field ? `${field}: ${message}` : message, field);
 }
 
+/**
+ * The longest values the domain accepts, in characters: the one statement of these limits, which
+ * the REST schemas (and so the OpenAPI description) repeat by reference.
+ */
+export const MAX_LENGTH = {
+  name: 100,
+  id: 100,
+  username: 50,
+  /** A username given to log in or recover: looser than registration's, never a hint. */
+  givenUsername: 100,
+  /** Long enough for passphrases, short enough that hashing it is no denial of service. */
+  password: 256,
+  securityPhrase: 200,
+  email: 254,
+  mobileNo: 32,
+  searchText: 100,
+  messageContent: 4000,
+} as const;
+
 /** Text a user typed: no control characters except newlines and tabs. */
 export const userText = (max: number) =>
   z
@@ -32,8 +51,8 @@ export const userText = (max: number) =>
       message: 'must not contain control characters',
     });
 
-export const name = userText(100)
+export const name = userText(MAX_LENGTH.name)
   .transform((text) => text.trim())
   .pipe(z.string().min(1, 'must not be empty'));
 
-export const id = z.string().trim().min(1, 'must not be empty').max(100, 'is too long');
+export const id = z.string().trim().min(1, 'must not be empty').max(MAX_LENGTH.id, 'is too long');

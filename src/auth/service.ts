@@ -7,7 +7,7 @@ import { isDuplicateKeyError } from '../db/mongo.js';
 import { AppError, unauthenticated } from '../errors.js';
 import { requireViewer, type RequestScope } from '../context.js';
 import { insertUser, findUserByUsername, replaceHash, revokeTokens } from '../users/repository.js';
-import { name, parseInput, userText } from '../validation.js';
+import { MAX_LENGTH, name, parseInput, userText } from '../validation.js';
 import { hashSecret, isPasslibHash, verifySecret } from './password.js';
 import { issueAccessToken } from './tokens.js';
 
@@ -16,15 +16,20 @@ export interface AuthResult {
   user: UserDoc;
 }
 
-/** Long enough for passphrases, short enough that hashing it is no denial of service. */
-const password = z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters');
+const password = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(MAX_LENGTH.password, `must be at most ${MAX_LENGTH.password} characters`);
 const username = z
   .string()
   .trim()
   .min(1, 'must not be empty')
-  .max(50, 'must be at most 50 characters')
+  .max(MAX_LENGTH.username, `must be at most ${MAX_LENGTH.username} characters`)
   .regex(/^[A-Za-z0-9_.-]+$/, 'may contain letters, digits, _ . and - only');
-const securityPhrase = userText(200).refine((text) => text.trim().length > 0, 'must not be empty');
+const securityPhrase = userText(MAX_LENGTH.securityPhrase).refine(
+  (text) => text.trim().length > 0,
+  'must not be empty',
+);
 
 const registerInput = z.object({
   firstName: name,
@@ -32,18 +37,27 @@ const registerInput = z.object({
   mobileNo: z
     .string()
     .trim()
-    .regex(/^\+?[0-9][0-9 ()-]{2,30}$/, 'must be a phone number'),
-  email: z.string().trim().max(254, 'is too long').pipe(z.email('must be a valid email address')),
+    .max(MAX_LENGTH.mobileNo, 'is too long')
+    .regex(/^\+?[0-9][0-9 ()-]{2,}$/, 'must be a phone number'),
+  email: z
+    .string()
+    .trim()
+    .max(MAX_LENGTH.email, 'is too long')
+    .pipe(z.email('must be a valid email address')),
   username,
   password,
   securityPhrase,
 });
 export type RegisterInput = z.input<typeof registerInput>;
 
-const credentials = z.object({ username: z.string().max(100), password: z.string().max(256) });
+const givenUsername = z.string().max(MAX_LENGTH.givenUsername);
+const credentials = z.object({
+  username: givenUsername,
+  password: z.string().max(MAX_LENGTH.password),
+});
 const recoveryInput = z.object({
-  username: z.string().max(100),
-  securityPhrase: z.string().max(200),
+  username: givenUsername,
+  securityPhrase: z.string().max(MAX_LENGTH.securityPhrase),
   newPassword: password,
 });
 

@@ -18,7 +18,7 @@ import {
   type Edge,
   type Page,
 } from '../pagination.js';
-import { id, parseInput, userText } from '../validation.js';
+import { id, MAX_LENGTH, parseInput, userText } from '../validation.js';
 import {
   findMessageById,
   findMessageByKey,
@@ -31,12 +31,11 @@ import {
 export type MessagePage = Page<MessageModel>;
 export type MessagePageEdge = Edge<MessageModel>;
 
-const MAX_CONTENT_LENGTH = 4000;
 const DEFAULT_PAGE = 50;
 
 const sendInput = z.object({
   chatId: id,
-  content: userText(MAX_CONTENT_LENGTH).refine(
+  content: userText(MAX_LENGTH.messageContent).refine(
     (text) => text.trim().length > 0,
     'must not be empty',
   ),
@@ -141,7 +140,7 @@ export async function listMessages(
     : buildPage(edges, Boolean(range.before), more);
 }
 
-const MAX_HISTORY = 1000;
+export const MAX_HISTORY = 1000;
 
 /**
  * The old server's history: the newest `limit` messages (older than `beforeMessageId` when given),

@@ -2,12 +2,22 @@
  * JSON Schemas of the REST shims: Fastify validates requests and serializes responses with them,
  * and the OpenAPI description at /openapi.json is generated from them — one source of truth.
  */
+import { MAX_CHATS_PAGE } from '../chats/service.js';
+import { MAX_HISTORY } from '../messages/service.js';
 import { MAX_SEARCH_RESULTS } from '../users/service.js';
+import { MAX_LENGTH } from '../validation.js';
 
 const string = { type: 'string' } as const;
 const nullableString = { type: ['string', 'null'] } as const;
 const dateTime = { type: 'string', format: 'date-time' } as const;
 const nullableDateTime = { type: ['string', 'null'], format: 'date-time' } as const;
+
+/** A string the domain accepts at most `MAX_LENGTH[limit]` characters of. */
+const text = (limit: keyof typeof MAX_LENGTH, minLength?: number) => ({
+  type: 'string',
+  ...(minLength === undefined ? {} : { minLength }),
+  maxLength: MAX_LENGTH[limit],
+});
 
 const object = (properties: Record<string, unknown>, required = Object.keys(properties)) => ({
   type: 'object',
@@ -20,18 +30,18 @@ export const detailError = object({ detail: string });
 export const apiStatus = object({ message: string });
 
 export const registerBody = object({
-  first_name: { type: 'string', minLength: 1, maxLength: 100 },
-  last_name: { type: 'string', minLength: 1, maxLength: 100 },
-  mobile_no: { type: 'string', minLength: 1, maxLength: 32 },
-  email: { type: 'string', format: 'email', maxLength: 254 },
-  username: { type: 'string', minLength: 1, maxLength: 50 },
-  password: { type: 'string', minLength: 1, maxLength: 256 },
-  security_phrase: { type: 'string', minLength: 1, maxLength: 200 },
+  first_name: text('name', 1),
+  last_name: text('name', 1),
+  mobile_no: text('mobileNo', 1),
+  email: { ...text('email'), format: 'email' },
+  username: text('username', 1),
+  password: text('password', 1),
+  security_phrase: text('securityPhrase', 1),
 });
 
 export const loginBody = object({
-  username: { type: 'string', maxLength: 100 },
-  password: { type: 'string', maxLength: 256 },
+  username: text('givenUsername'),
+  password: text('password'),
 });
 
 const userData = object({
@@ -59,12 +69,12 @@ const userSummary = object({
   is_online: { type: 'boolean' },
 });
 
-export const searchQuery = object({ query: { type: 'string', maxLength: 100 } });
+export const searchQuery = object({ query: text('searchText') });
 export const userList = { type: 'array', items: userSummary, maxItems: MAX_SEARCH_RESULTS };
 
 export const chatListResponse = {
   type: 'array',
-  maxItems: 100,
+  maxItems: MAX_CHATS_PAGE,
   items: object({
     chat_id: string,
     other_user: userSummary,
@@ -75,7 +85,7 @@ export const chatListResponse = {
 };
 
 export const createChatQuery = object({
-  other_user_id: { type: 'string', minLength: 1, maxLength: 100 },
+  other_user_id: text('id', 1),
 });
 export const chatResponse = object({
   chat_id: string,
@@ -85,11 +95,11 @@ export const chatResponse = object({
   last_message_time: nullableDateTime,
 });
 
-export const chatParams = object({ chat_id: { type: 'string', maxLength: 100 } });
+export const chatParams = object({ chat_id: text('id') });
 export const historyQuery = object(
   {
-    limit: { type: 'integer', minimum: 1, maximum: 1000, default: 1000 },
-    before: { type: 'string', maxLength: 100, description: 'a message id: return older messages' },
+    limit: { type: 'integer', minimum: 1, maximum: MAX_HISTORY, default: MAX_HISTORY },
+    before: { ...text('id'), description: 'a message id: return older messages' },
   },
   [],
 );
@@ -104,10 +114,10 @@ export const historyResponse = {
   }),
 };
 
-export const userParams = object({ user_id: { type: 'string', maxLength: 100 } });
+export const userParams = object({ user_id: text('id') });
 export const sendBody = object({
-  chat_id: { type: 'string', minLength: 1, maxLength: 100 },
-  content: { type: 'string', minLength: 1, maxLength: 4000 },
+  chat_id: text('id', 1),
+  content: text('messageContent', 1),
 });
 export const sendResponse = object({
   status: { type: 'string', enum: ['success'] },

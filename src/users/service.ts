@@ -2,11 +2,13 @@ import { z } from 'zod';
 import type { UserDoc } from '../db/documents.js';
 import { requireViewer, type RequestScope } from '../context.js';
 import { checkPageSize } from '../pagination.js';
-import { id, parseInput } from '../validation.js';
+import { id, MAX_LENGTH, parseInput } from '../validation.js';
 import { searchUsers as findMatchingUsers } from './repository.js';
 
 export const MAX_SEARCH_RESULTS = 20;
-const searchText = z.string().max(100, 'must be at most 100 characters');
+const searchText = z
+  .string()
+  .max(MAX_LENGTH.searchText, `must be at most ${MAX_LENGTH.searchText} characters`);
 
 /** Up to 20 users whose username, first or last name contains `query` (any case); never the caller. */
 export async function searchUsers(
