@@ -38,24 +38,64 @@ function nestingDepth(text: string): number {
 }
 
 /**
- * graphql-ws answers a server-only message type from a client, or a message too deep to echo,
- * with 4500 "Internal server error"; the protocol says 4400. Such frames are refused first.
+ * One copy of each subscribe document text for all the sockets that send it: graphql-ws keeps a
+ * subscribe message for its operation's life, and thousands of clients send the same few
+ * documents. Bounded; past the bound, texts are kept as they came.
  */
-function isClientMessage(text: string): boolean {
-  if (nestingDepth(text) > MAX_MESSAGE_DEPTH) return false;
-  try {
-    const message: unknown = JSON.parse(text);
-    const type = (message as { type?: unknown } | null)?.type;
-    return typeof type === 'string' && CLIENT_MESSAGE_TYPES.has(type);
-  } catch {
-    return false;
+class SharedTexts {
+  private readonly texts = new Map<string, string>();
+
+  constructor(
+    private readonly maxTexts = 256,
+    private readonly maxLength = 8 * 1024,
+  ) {}
+
+  shared(text: string): string {
+    const known = this.texts.get(text);
+    if (known !== undefined) return known;
+    if (this.texts.size < this.maxTexts && text.length <= this.maxLength) {
+      this.texts.set(text, text);
+    }
+    return text;
   }
+}
+
+interface ClientMessage {
+  type: string;
+  payload?: unknown;
+}
+
+/** A subscribe message's document text, made the copy every socket shares. */
+function shareDocumentText(message: ClientMessage, texts: SharedTexts) {
+  const payload = message.payload as { query?: unknown } | null | undefined;
+  if (message.type === 'subscribe' && typeof payload?.query === 'string') {
+    payload.query = texts.shared(payload.query);
+  }
+}
+
+/**
+ * The message in a frame, parsed, if it is one a client may send. graphql-ws answers a
+ * server-only message type, or a message too deep to echo, with 4500 "Internal server error";
+ * the protocol says 4400. Such frames are refused first.
+ */
+function clientMessage(text: string): ClientMessage | null {
+  if (nestingDepth(text) > MAX_MESSAGE_DEPTH) return null;
+  let message: unknown;
+  try {
+    message = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const type = (message as { type?: unknown } | null)?.type;
+  return typeof type === 'string' && CLIENT_MESSAGE_TYPES.has(type)
+    ? (message as ClientMessage)
+    : null;
 }
 
 /** What graphql-ws's server sees of a `ws` socket. */
 class SocketAdapter implements ProtocolSocket {
   readonly protocol: string;
-  receive: ((data: string) => Promise<void>) | null = null;
+  receive: ((message: ClientMessage) => Promise<void>) | null = null;
   closed: ((code?: number, reason?: string) => Promise<void>) | null = null;
   /** Pinged and not answered yet. */
   awaitingPong = false;
@@ -73,7 +113,9 @@ class SocketAdapter implements ProtocolSocket {
   }
 
   onMessage(receive: (data: string) => Promise<void>): void {
-    this.receive = receive;
+    // graphql-ws validates a message given already parsed as it does text (`parseMessage`), so
+    // a frame is parsed once, and its text is not kept for the life of a subscription.
+    this.receive = receive as unknown as (message: ClientMessage) => Promise<void>;
   }
 }
 
@@ -90,15 +132,17 @@ export function serveGraphQLWs<Extra>(
 ) {
   const server = makeServer(options);
   const adapters = new WeakMap<WebSocket, SocketAdapter>();
+  const documentTexts = new SharedTexts();
   wsServer.options.handleProtocols = handleProtocols;
 
   function onMessage(this: WebSocket, data: RawData) {
     const receive = adapters.get(this)?.receive;
     if (!receive) return;
-    const text = String(data);
-    if (!isClientMessage(text)) return this.close(CloseCode.BadRequest, 'Invalid message received');
+    const message = clientMessage(String(data));
+    if (!message) return this.close(CloseCode.BadRequest, 'Invalid message received');
+    shareDocumentText(message, documentTexts);
     // A subscribe's promise lasts as long as its operation.
-    receive(text).catch((error: unknown) => {
+    receive(message).catch((error: unknown) => {
       logger.error({ err: error }, 'graphql-ws message handling failed');
       this.close(CloseCode.InternalServerError, 'Internal server error');
     });
