@@ -10,7 +10,7 @@
  *
  * Over graphql-ws the result is also masked and serialized once, and written straight to each
  * socket (`sendNext`), instead of passing every socket's copy through graphql-ws's and envelop's
- * per-operation iterators; over SSE it goes the usual way.
+ * per-operation iterators; over SSE it goes the usual way, serialized once per audience too.
  */
 import {
   createSourceEventStream,
@@ -68,6 +68,22 @@ interface SharedResult {
   result: Result;
   /** The masked result as JSON, made on first request (graphql-ws sockets). */
   json?: Promise<string>;
+  /** The result as Yoga's SSE streams get it, serialized once between them. */
+  streamed?: Result;
+}
+
+/**
+ * Yoga serializes each event for each SSE (or multipart) stream, with the result's own
+ * `stringify` when it has one: given one that remembers its JSON, the streams of an audience
+ * share one serialization. A result Yoga has to change (masking errors) is a copy without it.
+ */
+function serializedOnce(result: ExecutionResult): ExecutionResult {
+  let json: string | undefined;
+  Object.defineProperty(result, 'stringify', {
+    value: (value: unknown) =>
+      value === result ? (json ??= JSON.stringify(value)) : JSON.stringify(value),
+  });
+  return result;
 }
 
 /** Results computed for an event, by audience; forgotten with the event. */
@@ -270,7 +286,12 @@ function createSubscribe(maskError: ErrorMasker) {
     if (!isAsyncIterable(source)) return sendNext ? maskResult(source) : source;
     const events = source as AsyncIterable<MessageAddedPayload>;
     const selection = new Selection(args);
-    if (!sendNext) return mapAsyncIterator(events, (event) => selection.resultFor(event).result);
+    if (!sendNext) {
+      return mapAsyncIterator(events, (event) => {
+        const entry = selection.resultFor(event);
+        return (entry.streamed ??= Promise.resolve(entry.result).then(serializedOnce));
+      });
+    }
     return new DirectDelivery(
       events[Symbol.asyncIterator](),
       selection,
