@@ -41,17 +41,23 @@ export const MAX_LENGTH = {
   messageContent: 4000,
 } as const;
 
+type Limit = keyof typeof MAX_LENGTH;
+
+/** A string's `.max()` arguments for `limit`: the length and the message saying it. */
+export const atMost = (limit: Limit) =>
+  [MAX_LENGTH[limit], `must be at most ${MAX_LENGTH[limit]} characters`] as const;
+
 /** Text a user typed: no control characters except newlines and tabs. */
-export const userText = (max: number) =>
+export const userText = (limit: Limit) =>
   z
     .string()
-    .max(max, `must be at most ${max} characters`)
+    .max(...atMost(limit))
     // eslint-disable-next-line no-control-regex
     .refine((text) => !/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/.test(text), {
       message: 'must not contain control characters',
     });
 
-export const name = userText(MAX_LENGTH.name)
+export const name = userText('name')
   .transform((text) => text.trim())
   .pipe(z.string().min(1, 'must not be empty'));
 

@@ -7,7 +7,7 @@ import { isDuplicateKeyError } from '../db/mongo.js';
 import { AppError, unauthenticated } from '../errors.js';
 import { requireViewer, type RequestScope } from '../context.js';
 import { insertUser, findUserByUsername, replaceHash, revokeTokens } from '../users/repository.js';
-import { MAX_LENGTH, name, parseInput, userText } from '../validation.js';
+import { atMost, MAX_LENGTH, name, parseInput, userText } from '../validation.js';
 import { hashSecret, isPasslibHash, verifySecret } from './password.js';
 import { issueAccessToken } from './tokens.js';
 
@@ -19,14 +19,14 @@ export interface AuthResult {
 const password = z
   .string()
   .min(1, 'must not be empty')
-  .max(MAX_LENGTH.password, `must be at most ${MAX_LENGTH.password} characters`);
+  .max(...atMost('password'));
 const username = z
   .string()
   .trim()
   .min(1, 'must not be empty')
-  .max(MAX_LENGTH.username, `must be at most ${MAX_LENGTH.username} characters`)
+  .max(...atMost('username'))
   .regex(/^[A-Za-z0-9_.-]+$/, 'may contain letters, digits, _ . and - only');
-const securityPhrase = userText(MAX_LENGTH.securityPhrase).refine(
+const securityPhrase = userText('securityPhrase').refine(
   (text) => text.trim().length > 0,
   'must not be empty',
 );

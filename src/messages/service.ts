@@ -18,7 +18,7 @@ import {
   type Edge,
   type Page,
 } from '../pagination.js';
-import { id, MAX_LENGTH, parseInput, userText } from '../validation.js';
+import { id, parseInput, userText } from '../validation.js';
 import {
   findMessageById,
   findMessageByKey,
@@ -35,10 +35,7 @@ const DEFAULT_PAGE = 50;
 
 const sendInput = z.object({
   chatId: id,
-  content: userText(MAX_LENGTH.messageContent).refine(
-    (text) => text.trim().length > 0,
-    'must not be empty',
-  ),
+  content: userText('messageContent').refine((text) => text.trim().length > 0, 'must not be empty'),
   clientMessageId: z
     .string()
     .regex(/^[\x21-\x7E]{1,100}$/, 'must be 1 to 100 printable ASCII characters')

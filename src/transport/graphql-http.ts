@@ -3,7 +3,7 @@ import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } f
 import { GRAPHQL_PATH, type GraphQLServer, type TransportContext } from '../yoga.js';
 
 /** The largest GraphQL request body read (queries are capped at 2,000 tokens, messages at 4,000 characters). */
-export const MAX_GRAPHQL_BODY_BYTES = 1024 * 1024;
+const MAX_GRAPHQL_BODY_BYTES = 1024 * 1024;
 
 const STREAMED = ['text/event-stream', 'multipart/'];
 const GRAPHQL_PARAMETERS = ['query', 'operationName', 'variables', 'extensions'];

@@ -2,13 +2,11 @@ import { z } from 'zod';
 import type { UserDoc } from '../db/documents.js';
 import { requireViewer, type RequestScope } from '../context.js';
 import { checkPageSize } from '../pagination.js';
-import { id, MAX_LENGTH, parseInput } from '../validation.js';
+import { atMost, id, parseInput } from '../validation.js';
 import { searchUsers as findMatchingUsers } from './repository.js';
 
 export const MAX_SEARCH_RESULTS = 20;
-const searchText = z
-  .string()
-  .max(MAX_LENGTH.searchText, `must be at most ${MAX_LENGTH.searchText} characters`);
+const searchText = z.string().max(...atMost('searchText'));
 
 /** Up to 20 users whose username, first or last name contains `query` (any case); never the caller. */
 export async function searchUsers(
