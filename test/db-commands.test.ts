@@ -154,7 +154,8 @@ describe('database commands of a reconnect wave', () => {
       sockets.every(({ messages }) => messages.some((m) => m.type === type));
     const commands = await server.countCommands(async () => {
       // As after a restart: every socket authenticates at once, then subscribes (its chat is
-      // looked up to check membership).
+      // looked up to check membership). The sockets are open already, so that every
+      // connection_init goes out in one turn (openAckedSocket's would spread over the opens).
       for (const { socket } of sockets) {
         socket.send(
           JSON.stringify({
