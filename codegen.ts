@@ -10,7 +10,7 @@ const config: CodegenConfig = {
       config: {
         useTypeImports: true,
         emitLegacyCommonJSImports: false,
-        contextType: '../context.js#GraphQLContext',
+        contextType: '../graphql/context.js#GraphQLContext',
         mappers: {
           User: '../db/documents.js#UserModel',
           Chat: '../db/documents.js#ChatDoc',

@@ -6,7 +6,7 @@
  */
 import { createServer } from 'node:http';
 import { createYoga } from 'graphql-yoga';
-import { schema } from '../src/schema.js';
+import { schema } from '../src/graphql/schema.js';
 import { emit, serveRpc } from './ipc.js';
 import { measuredHandlers, type MeasuredApi } from './measured.js';
 

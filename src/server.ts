@@ -8,15 +8,14 @@ import { WebSocketServer } from 'ws';
 import type { App } from './app.js';
 import { isReachable } from './db/mongo.js';
 import { createLegacyRealtime } from './legacy/realtime.js';
-import { restRoutes } from './rest/routes.js';
+import { restRoutes } from './legacy/routes.js';
+import { MAX_FRAME_BYTES } from './transport/socket-policy.js';
 import { attachGraphQLWebSocket } from './transport/graphql-ws.js';
-import { trackLiveSubscriptions } from './transport/live-subscriptions.js';
+import { trackLiveSubscriptions } from './graphql/live-subscriptions.js';
 import { routeUpgrades } from './transport/upgrades.js';
 import { graphqlOverHttp } from './transport/graphql-http.js';
 import { answerUnknownRoutes } from './transport/unknown-routes.js';
-import { createGraphQLServer, GRAPHQL_PATH } from './yoga.js';
-
-const MAX_WS_PAYLOAD_BYTES = 64 * 1024;
+import { createGraphQLServer, GRAPHQL_PATH } from './graphql/yoga.js';
 
 export interface Server {
   http: FastifyInstance;
@@ -60,7 +59,7 @@ export function createServer(app: App): Server {
 
   const graphqlSockets = new WebSocketServer({
     noServer: true,
-    maxPayload: MAX_WS_PAYLOAD_BYTES,
+    maxPayload: MAX_FRAME_BYTES,
     perMessageDeflate: false,
   });
   const graphqlWs = attachGraphQLWebSocket(app, yoga, graphqlSockets);

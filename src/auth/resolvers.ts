@@ -1,5 +1,5 @@
 import type { Resolvers } from '../generated/graphql.js';
-import type { GraphQLContext } from '../context.js';
+import type { GraphQLContext } from '../graphql/context.js';
 import { login, logout, recoverAccount, register, type AuthResult } from './service.js';
 
 /** The rest of the operation runs as the user who just signed in (so they see their own email). */

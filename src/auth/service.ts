@@ -5,7 +5,7 @@ import type { App } from '../app.js';
 import type { UserDoc } from '../db/documents.js';
 import { isDuplicateKeyError } from '../db/mongo.js';
 import { AppError, unauthenticated } from '../errors.js';
-import { requireViewer, type RequestScope } from '../context.js';
+import { requireViewer, type RequestScope } from '../request/scope.js';
 import { insertUser, findUserByUsername, replaceHash, revokeTokens } from '../users/repository.js';
 import { atMost, MAX_LENGTH, name, parseInput, userText } from '../validation.js';
 import { hashSecret, isPasslibHash, verifySecret } from './password.js';

@@ -1,8 +1,12 @@
+import { findIn } from '../db/batch.js';
 import type { Database } from '../db/mongo.js';
 import type { ChatDoc, MessageDoc } from '../db/documents.js';
 
 /** New chats are keyed by their pair, so the `_id` index lets only one chat per pair exist. */
 export const pairKey = (a: string, b: string) => `chat:${[a, b].sort().join(':')}`;
+
+export const findChatsByIds = ({ chats }: Database, ids: readonly string[]) =>
+  findIn(chats, 'chat_id', ids);
 
 export function findChatOfPair({ chats }: Database, a: string, b: string) {
   return chats.findOne({ participants: { $all: [a, b] } }, { projection: { _id: 0 } });
@@ -53,24 +57,14 @@ export async function recordLastMessage({ chats }: Database, message: MessageDoc
   );
 }
 
-/** When each chat's newest message at or before `asOf` was sent (for a stable chat list). */
-export async function lastActivityAsOf(
-  { messages }: Database,
-  chatIds: string[],
-  asOf: Date,
-): Promise<Map<string, Date>> {
-  const found = await Promise.all(
-    chatIds.map((chatId) =>
-      messages.findOne(
-        { chat_id: chatId, timestamp: { $lte: asOf } },
-        { sort: { timestamp: -1 }, projection: { _id: 0, timestamp: 1 } },
-      ),
-    ),
+/** Names the newest message of a chat written by the old server (which kept only its text). */
+export async function rememberLastMessageId(
+  { chats }: Database,
+  chatId: string,
+  messageId: string,
+): Promise<void> {
+  await chats.updateOne(
+    { chat_id: chatId, last_message_id: { $exists: false } },
+    { $set: { last_message_id: messageId } },
   );
-  const result = new Map<string, Date>();
-  chatIds.forEach((chatId, index) => {
-    const timestamp = found[index]?.timestamp;
-    if (timestamp) result.set(chatId, timestamp);
-  });
-  return result;
 }

@@ -1,6 +1,6 @@
 import type { Resolvers } from '../generated/graphql.js';
 import type { UserDoc } from '../db/documents.js';
-import { requireViewer } from '../context.js';
+import { requireViewer } from '../request/scope.js';
 import { listMessages } from '../messages/service.js';
 import { createChat, findChat, listChats, otherParticipantId } from './service.js';
 

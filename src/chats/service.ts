@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { ChatDoc } from '../db/documents.js';
 import { isDuplicateKeyError } from '../db/mongo.js';
 import { badInput, forbidden, notFound } from '../errors.js';
-import { requireViewer, type RequestScope } from '../context.js';
+import { requireViewer, type RequestScope } from '../request/scope.js';
 import {
   buildPage,
   checkPageSize,
@@ -14,14 +14,8 @@ import {
   type Page,
 } from '../pagination.js';
 import { id, parseInput } from '../validation.js';
-import {
-  findChatByKey,
-  findChatOfPair,
-  findChatsOf,
-  insertChat,
-  lastActivityAsOf,
-  pairKey,
-} from './repository.js';
+import { findChatByKey, findChatOfPair, findChatsOf, insertChat, pairKey } from './repository.js';
+import { lastActivityAsOf } from '../messages/repository.js';
 
 export type ChatPage = Page<ChatDoc>;
 export type ChatPageEdge = Edge<ChatDoc>;

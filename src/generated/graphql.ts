@@ -3,7 +3,7 @@ import type { UserModel, ChatDoc, MessageModel } from '../db/documents.js';
 import type { AuthResult } from '../auth/service.js';
 import type { ChatPage, ChatPageEdge } from '../chats/service.js';
 import type { MessagePage, MessagePageEdge } from '../messages/service.js';
-import type { GraphQLContext } from '../context.js';
+import type { GraphQLContext } from '../graphql/context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = T | null;
 export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };

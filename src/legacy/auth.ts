@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { App } from '../app.js';
-import { createScope, requireViewer, type RequestScope } from '../context.js';
+import { createScope, requireViewer, type RequestScope } from '../request/scope.js';
 import { forbidden, notFound } from '../errors.js';
 import { bearerToken } from '../auth/tokens.js';
 

@@ -11,9 +11,9 @@ import { AppError } from '../errors.js';
 import type { MessageEvent } from '../events/bus.js';
 import type { ConnectionOptions } from '../users/presence.js';
 import { clientAddress } from '../security/client-address.js';
-import { refusalFor, rejectUpgrade, type Refusal } from '../transport/http-refusal.js';
-import { pathOf } from '../transport/upgrades.js';
+import { pathOf, refusalFor, rejectUpgrade, type Refusal } from '../transport/http.js';
 import { authorizeLegacyUser, legacyToken } from './auth.js';
+import type { LegacySession } from './session.js';
 import { createLegacySse } from './sse.js';
 import { createLegacyWebSockets } from './websocket.js';
 
@@ -24,19 +24,6 @@ export interface LegacyRealtime {
   routes: FastifyPluginAsync;
   /** Closes every legacy connection (code 1001 for WebSockets). */
   close(): Promise<void>;
-}
-
-/** An admitted connection of one user. */
-export interface LegacySession {
-  userId: string;
-  /** Re-checked for every message a WebSocket sends, so logout and expiry stop sending. */
-  token: string | null;
-  clientIp: string;
-  /**
-   * Holds presence and hands over each inbox event until the returned function is called;
-   * `end` is called when the token expires or is revoked.
-   */
-  follow(deliver: (event: MessageEvent) => void, end: (reason: string) => void): () => void;
 }
 
 export function createLegacyRealtime(app: App): LegacyRealtime {

@@ -9,13 +9,11 @@ import { findChatsOf } from '../chats/repository.js';
 import type { MessageEvent } from '../events/bus.js';
 import { asMessageEvents, findInboxAfter, type TimelinePosition } from '../messages/repository.js';
 import { cursorOf, toPosition } from '../messages/service.js';
-import { sseMessageText } from '../rest/legacy-json.js';
-import type { LegacySession } from './realtime.js';
+import { CLOSE_GRACE_MS, SLOW_CONSUMER_BYTES } from '../transport/socket-policy.js';
+import { sseMessageText } from './json.js';
+import type { LegacySession } from './session.js';
 
-/** A client this far behind is not reading: drop it; its reconnect replays what it missed. */
-const SLOW_CONSUMER_BYTES = 4 * 1024 * 1024;
 const REPLAY_LIMIT = 1000;
-const CLOSE_GRACE_MS = 2000;
 
 export function createLegacySse(app: App) {
   /** Ends a stream for shutdown, resolving once it is closed. */

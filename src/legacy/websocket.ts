@@ -11,24 +11,26 @@ import type { App } from '../app.js';
 import { badInput } from '../errors.js';
 import { expectedError } from '../expected-errors.js';
 import { sendMessage } from '../messages/service.js';
-import { broadcastText } from '../rest/legacy-json.js';
+import {
+  CLOSE,
+  CLOSE_GRACE_MS,
+  cutOffIfBehind,
+  MAX_FRAME_BYTES,
+} from '../transport/socket-policy.js';
+import { broadcastText } from './json.js';
 import { parseInput } from '../validation.js';
 import { authorizeLegacyUser } from './auth.js';
-import type { LegacySession } from './realtime.js';
+import type { LegacySession } from './session.js';
 
-const MAX_PAYLOAD_BYTES = 64 * 1024;
-/** A client this far behind is not reading: drop it rather than buffer without bound. */
-const SLOW_CONSUMER_BYTES = 4 * 1024 * 1024;
 /** Frames are handled in order; a client may not queue more than this many. */
 const MAX_QUEUED_FRAMES = 32;
-const CLOSE_GRACE_MS = 2000;
 
 const frameSchema = z.object({ chat_id: z.string(), content: z.string() });
 
 export function createLegacyWebSockets(app: App) {
   const server = new WebSocketServer({
     noServer: true,
-    maxPayload: MAX_PAYLOAD_BYTES,
+    maxPayload: MAX_FRAME_BYTES,
     perMessageDeflate: false,
     // Browsers fail the handshake unless one offered protocol is echoed back.
     handleProtocols: (protocols) =>
@@ -39,13 +41,10 @@ export function createLegacyWebSockets(app: App) {
     const stop = session.follow(
       (event) => {
         if (socket.readyState !== WebSocket.OPEN) return;
-        if (socket.bufferedAmount > SLOW_CONSUMER_BYTES) {
-          socket.close(1008, 'slow consumer');
-          return;
-        }
+        if (cutOffIfBehind(socket)) return;
         socket.send(broadcastText(event));
       },
-      (reason) => socket.close(4403, reason),
+      (reason) => socket.close(CLOSE.forbidden, reason),
     );
 
     let queued = 0;
@@ -95,7 +94,7 @@ export function createLegacyWebSockets(app: App) {
                 clearTimeout(timer);
                 resolve();
               });
-              socket.close(1001, 'Server shutting down');
+              socket.close(CLOSE.shuttingDown.code, CLOSE.shuttingDown.reason);
             }),
         ),
       );

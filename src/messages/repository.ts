@@ -1,4 +1,5 @@
 import type { Filter } from 'mongodb';
+import { findIn } from '../db/batch.js';
 import type { Database } from '../db/mongo.js';
 import { toPublicUser, type ChatDoc, type MessageDoc } from '../db/documents.js';
 import type { MessageEvent } from '../events/bus.js';
@@ -18,6 +19,9 @@ export async function insertMessage(
 export function findMessageByKey({ messages }: Database, key: string) {
   return messages.findOne({ _id: key }, { projection: { _id: 0 } });
 }
+
+export const findMessagesByIds = ({ messages }: Database, ids: readonly string[]) =>
+  findIn(messages, 'message_id', ids);
 
 export function findMessageById({ messages }: Database, messageId: string) {
   return messages.findOne({ message_id: messageId }, { projection: { _id: 0 } });
@@ -115,4 +119,26 @@ export async function asMessageEvents(
     const participants = participantsOf.get(message.chat_id);
     return sender && participants ? [{ message, sender, participants }] : [];
   });
+}
+
+/** When each chat's newest message at or before `asOf` was sent (for a stable chat list). */
+export async function lastActivityAsOf(
+  { messages }: Database,
+  chatIds: string[],
+  asOf: Date,
+): Promise<Map<string, Date>> {
+  const found = await Promise.all(
+    chatIds.map((chatId) =>
+      messages.findOne(
+        { chat_id: chatId, timestamp: { $lte: asOf } },
+        { sort: { timestamp: -1 }, projection: { _id: 0, timestamp: 1 } },
+      ),
+    ),
+  );
+  const result = new Map<string, Date>();
+  chatIds.forEach((chatId, index) => {
+    const timestamp = found[index]?.timestamp;
+    if (timestamp) result.set(chatId, timestamp);
+  });
+  return result;
 }

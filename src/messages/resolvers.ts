@@ -1,6 +1,7 @@
 import type { Resolvers } from '../generated/graphql.js';
 import type { MessageModel } from '../db/documents.js';
-import { renewLoaders, type GraphQLContext } from '../context.js';
+import type { GraphQLContext } from '../graphql/context.js';
+import { renewLoaders } from '../request/scope.js';
 import { cursorOf, followChat, sendMessage, type MessageAddedPayload } from './service.js';
 
 export const messagesResolvers: Resolvers = {

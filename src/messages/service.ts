@@ -7,7 +7,7 @@ import type { EventBus, MessageEvent } from '../events/bus.js';
 import type { MessageDoc } from '../db/documents.js';
 import { isDuplicateKeyError } from '../db/mongo.js';
 import { badInput } from '../errors.js';
-import { requireViewer, type RequestScope } from '../context.js';
+import { requireViewer, type RequestScope } from '../request/scope.js';
 import { recordLastMessage } from '../chats/repository.js';
 import { requireMembership } from '../chats/service.js';
 import {

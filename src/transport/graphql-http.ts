@@ -1,6 +1,7 @@
 /** GraphQL over HTTP (and SSE) at the GraphQL path, handed to Yoga. */
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { GRAPHQL_PATH, type GraphQLServer, type TransportContext } from '../yoga.js';
+import type { TransportContext } from '../graphql/context.js';
+import { GRAPHQL_PATH, type GraphQLServer } from '../graphql/yoga.js';
 
 /** The largest GraphQL request body read (queries are capped at 2,000 tokens, messages at 4,000 characters). */
 const MAX_GRAPHQL_BODY_BYTES = 1024 * 1024;

@@ -16,6 +16,7 @@ import {
 } from 'graphql-ws';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
+import { CLOSE } from './socket-policy.js';
 
 /** The messages a client may send (graphql-transport-ws), and how deep their JSON may nest. */
 const CLIENT_MESSAGE_TYPES = new Set(['connection_init', 'ping', 'pong', 'subscribe', 'complete']);
@@ -194,7 +195,8 @@ export function serveGraphQLWs<Extra>(
     /** Closes every socket (1001, so that clients reconnect elsewhere) and stops serving. */
     async dispose() {
       clearInterval(keepAlive);
-      for (const socket of wsServer.clients) socket.close(1001, 'Server shutting down');
+      for (const socket of wsServer.clients)
+        socket.close(CLOSE.shuttingDown.code, CLOSE.shuttingDown.reason);
       await new Promise<void>((resolve, reject) =>
         wsServer.close((error) => (error ? reject(error) : resolve())),
       );

@@ -10,13 +10,14 @@ import type { ExecutionArgs } from 'graphql';
 import { GraphQLError, getOperationAST } from 'graphql';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { App } from '../app.js';
-import { authenticate, type Authenticated } from '../context.js';
+import { authenticate, type Authenticated } from '../request/scope.js';
 import { AppError } from '../errors.js';
-import { SharedBatches } from '../loaders.js';
+import { SharedBatches } from '../request/loaders.js';
 import { bearerToken } from '../auth/tokens.js';
 import { clientAddress } from '../security/client-address.js';
-import type { GraphQLServer } from '../yoga.js';
+import type { GraphQLServer } from '../graphql/yoga.js';
 import { serveGraphQLWs } from './graphql-ws-sockets.js';
+import { CLOSE, cutOffIfBehind } from './socket-policy.js';
 
 /** Reads a header from a plain object, whatever the case of its name. */
 function headerOf(headers: unknown, name: string): string | undefined {
@@ -27,8 +28,6 @@ function headerOf(headers: unknown, name: string): string | undefined {
   return undefined;
 }
 
-/** A subscriber this far behind is cut off rather than allowed to grow the server's memory. */
-const SLOW_CONSUMER_BYTES = 4 * 1024 * 1024;
 const MAX_OPERATIONS_PER_SOCKET = 100;
 
 interface EnvelopedArgs extends ExecutionArgs {
@@ -36,13 +35,6 @@ interface EnvelopedArgs extends ExecutionArgs {
     execute: (args: ExecutionArgs) => unknown;
     subscribe: (args: ExecutionArgs) => unknown;
   };
-}
-
-/** Closes a socket this far behind; true if it was. */
-function cutOffIfBehind(socket: WebSocket): boolean {
-  if (socket.bufferedAmount <= SLOW_CONSUMER_BYTES) return false;
-  socket.close(1008, 'slow consumer');
-  return true;
 }
 
 /** Writes `next` messages of one operation whose payload is already serialized. */
@@ -72,7 +64,7 @@ export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: 
   function holdPresence(state: SocketState, userId: string, expiresAt: number | null) {
     const held = (state.presence ??= []);
     if (held.some((entry) => entry.userId === userId)) return;
-    const end = (reason: string) => state.socket.close(4403, reason);
+    const end = (reason: string) => state.socket.close(CLOSE.forbidden, reason);
     held.push({ userId, release: app.presence.connect(userId, { expiresAt, end }) });
   }
 

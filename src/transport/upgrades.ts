@@ -8,14 +8,18 @@ import type { Duplex } from 'node:stream';
 import type { WebSocketServer } from 'ws';
 import type { App } from '../app.js';
 import { forbidden, notFound } from '../errors.js';
-import type { LegacyRealtime } from '../legacy/realtime.js';
 import { clientAddress } from '../security/client-address.js';
-import { refusalFor, refusalOf, rejectUpgrade } from './http-refusal.js';
+import { pathOf, refusalFor, refusalOf, rejectUpgrade } from './http.js';
+
+/** Takes an upgrade it serves (returning true) or leaves it to the next (false). */
+export interface UpgradeHandler {
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+}
 
 export function routeUpgrades(
   app: App,
   server: Server,
-  routes: { legacy: LegacyRealtime; graphqlPath: string; graphql: WebSocketServer },
+  routes: { legacy: UpgradeHandler; graphqlPath: string; graphql: WebSocketServer },
 ): void {
   server.on('upgrade', (request, socket, head) => {
     // Node leaves an upgrading socket without an error listener; a reset must not crash us.
@@ -46,14 +50,5 @@ export function routeUpgrades(
       (error: unknown) =>
         rejectUpgrade(socket, refusalFor(error, app.logger, 'WebSocket upgrade failed')),
     );
-  }
-}
-
-/** The path of a request target; null when it is not a valid one (e.g. `//[`). */
-export function pathOf(target: string | undefined): string | null {
-  try {
-    return new URL(target ?? '/', 'http://localhost').pathname;
-  } catch {
-    return null;
   }
 }

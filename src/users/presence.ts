@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import type { Decision, PresenceLeases } from '../cluster/presence-leases.js';
 import type { Database } from '../db/mongo.js';
 import { toPublicUser } from '../db/documents.js';
+import { storeOnlineStatus } from './repository.js';
 import type { EventBus } from '../events/bus.js';
 
 export interface ConnectionOptions {
@@ -114,14 +115,7 @@ export function createPresence(
 
   /** Stores the status and announces a change; with `seq`, unless a later decision is stored. */
   async function write(userId: string, online: boolean, seq?: number): Promise<void> {
-    const later = [{ presence_seq: { $exists: false } }, { presence_seq: { $lt: seq } }];
-    // No projection: FerretDB does not implement one on findAndModify.
-    const before = await db.users.findOneAndUpdate(
-      seq === undefined ? { user_id: userId } : { user_id: userId, $or: later },
-      {
-        $set: seq === undefined ? { is_online: online } : { is_online: online, presence_seq: seq },
-      },
-    );
+    const before = await storeOnlineStatus(db, userId, online, seq);
     if (before && (before.is_online ?? false) !== online) {
       bus.publishPresence({ user: toPublicUser({ ...before, is_online: online }) });
     }

@@ -1,7 +1,14 @@
+import { findIn } from '../db/batch.js';
 import type { Database } from '../db/mongo.js';
 import type { UserDoc } from '../db/documents.js';
 
 const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+export const findUsersByIds = ({ users }: Database, ids: readonly string[]) =>
+  findIn(users, 'user_id', ids);
+
+export const findUsersByUsernames = ({ users }: Database, usernames: readonly string[]) =>
+  findIn(users, 'username', usernames);
 
 export async function insertUser({ users }: Database, user: UserDoc): Promise<void> {
   await users.insertOne({ ...user });
@@ -58,4 +65,22 @@ export async function replaceHash(
   next: string,
 ): Promise<void> {
   await users.updateOne({ user_id: userId, [field]: previous }, { $set: { [field]: next } });
+}
+
+/**
+ * Stores a user's online status and returns the document as it was before; with `seq` (a
+ * presence decision's number), only over a status decided earlier.
+ */
+export function storeOnlineStatus(
+  { users }: Database,
+  userId: string,
+  online: boolean,
+  seq?: number,
+) {
+  const later = [{ presence_seq: { $exists: false } }, { presence_seq: { $lt: seq } }];
+  // No projection: FerretDB does not implement one on findAndModify.
+  return users.findOneAndUpdate(
+    seq === undefined ? { user_id: userId } : { user_id: userId, $or: later },
+    { $set: seq === undefined ? { is_online: online } : { is_online: online, presence_seq: seq } },
+  );
 }

@@ -1,7 +1,8 @@
 import type { Resolvers } from '../generated/graphql.js';
 import type { UserModel } from '../db/documents.js';
 import type { PresenceEvent } from '../events/bus.js';
-import { requireViewer, type GraphQLContext } from '../context.js';
+import type { GraphQLContext } from '../graphql/context.js';
+import { requireViewer } from '../request/scope.js';
 import { contactIds } from '../chats/service.js';
 import { findUser, searchUsers } from './service.js';
 

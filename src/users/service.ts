@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { UserDoc } from '../db/documents.js';
-import { requireViewer, type RequestScope } from '../context.js';
+import { requireViewer, type RequestScope } from '../request/scope.js';
 import { checkPageSize } from '../pagination.js';
 import { atMost, id, parseInput } from '../validation.js';
 import { searchUsers as findMatchingUsers } from './repository.js';

@@ -41,3 +41,12 @@ export function rejectUpgrade(socket: Duplex, { status, detail, headers }: Refus
   socket.once('finish', () => socket.destroy());
   socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
 }
+
+/** The path of a request target; null when it is not a valid one (e.g. `//[`). */
+export function pathOf(target: string | undefined): string | null {
+  try {
+    return new URL(target ?? '/', 'http://localhost').pathname;
+  } catch {
+    return null;
+  }
+}

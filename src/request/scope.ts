@@ -1,14 +1,13 @@
 /**
  * The request scope, built in one place for every transport: who is calling (from the bearer
- * token) and fresh DataLoaders. GraphQL resolvers get it as their context; the REST shims use the
- * same scope with the same domain functions.
+ * token) and fresh DataLoaders. GraphQL resolvers get it inside their context; the legacy API
+ * uses the same scope with the same domain functions.
  */
-import type { YogaInitialContext } from 'graphql-yoga';
-import type { App } from './app.js';
-import type { UserDoc } from './db/documents.js';
-import { AppError, unauthenticated } from './errors.js';
+import type { App } from '../app.js';
+import type { UserDoc } from '../db/documents.js';
+import { AppError, unauthenticated } from '../errors.js';
 import { Loaders, type SharedBatches } from './loaders.js';
-import { bearerToken, verifyAccessToken } from './auth/tokens.js';
+import { bearerToken, verifyAccessToken } from '../auth/tokens.js';
 
 export interface RequestScope {
   app: App;
@@ -21,8 +20,6 @@ export interface RequestScope {
   /** The client's address, for per-address rate limits. */
   clientIp: string;
 }
-
-export type GraphQLContext = RequestScope & Partial<YogaInitialContext>;
 
 /** Resolves the user behind a token: valid signature, not expired, user exists, not revoked. */
 export async function authenticate(

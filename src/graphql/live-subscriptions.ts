@@ -1,6 +1,6 @@
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
-import type { RequestScope } from '../context.js';
-import type { TransportContext } from '../yoga.js';
+import type { RequestScope } from '../request/scope.js';
+import type { TransportContext } from './context.js';
 import type { Presence } from '../users/presence.js';
 
 /**

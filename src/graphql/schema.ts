@@ -2,14 +2,14 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
 import { createSchema } from 'graphql-yoga';
-import type { Resolvers } from './generated/graphql.js';
+import type { Resolvers } from '../generated/graphql.js';
 import type { GraphQLContext } from './context.js';
-import { authResolvers } from './auth/resolvers.js';
-import { chatsResolvers } from './chats/resolvers.js';
-import { messagesResolvers } from './messages/resolvers.js';
-import { usersResolvers } from './users/resolvers.js';
+import { authResolvers } from '../auth/resolvers.js';
+import { chatsResolvers } from '../chats/resolvers.js';
+import { messagesResolvers } from '../messages/resolvers.js';
+import { usersResolvers } from '../users/resolvers.js';
 
-const schemaDir = fileURLToPath(new URL('../schema/', import.meta.url));
+const schemaDir = fileURLToPath(new URL('../../schema/', import.meta.url));
 
 /** The SDL under schema/, the contract the generated types are made from. */
 const typeDefs = readdirSync(schemaDir)

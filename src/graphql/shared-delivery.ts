@@ -24,10 +24,11 @@ import {
   type GraphQLError,
 } from 'graphql';
 import { isAsyncIterable, mapAsyncIterator, type Plugin } from 'graphql-yoga';
-import type { RequestScope } from '../context.js';
-import type { ErrorMasker, TransportContext } from '../yoga.js';
+import type { RequestScope } from '../request/scope.js';
+import type { TransportContext } from './context.js';
+import type { ErrorMasker } from './errors.js';
 import { isTopicSubscription, type TopicSink } from '../events/topic-hub.js';
-import type { MessageAddedPayload } from './service.js';
+import type { MessageAddedPayload } from '../messages/service.js';
 
 type Result = ExecutionResult | Promise<ExecutionResult>;
 

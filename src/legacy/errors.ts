@@ -10,7 +10,7 @@ import type {
   FastifySchemaValidationError,
 } from 'fastify';
 import { expectedError } from '../expected-errors.js';
-import { refusalOf } from '../transport/http-refusal.js';
+import { refusalOf } from '../transport/http.js';
 import { ValidationError } from '../validation.js';
 
 const PARTS: Record<string, string> = {

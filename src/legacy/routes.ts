@@ -7,12 +7,12 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastif
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { App } from '../app.js';
-import { createScope, requireViewer, type RequestScope } from '../context.js';
+import { createScope, requireViewer, type RequestScope } from '../request/scope.js';
 import type { PublicUser } from '../db/documents.js';
 import { AppError, forbidden } from '../errors.js';
 import { login, logout, register } from '../auth/service.js';
 import { createChat, listChats, MAX_CHATS_PAGE, otherParticipantId } from '../chats/service.js';
-import { authorizeLegacyUser, legacyToken } from '../legacy/auth.js';
+import { authorizeLegacyUser, legacyToken } from './auth.js';
 import { listRecentMessages, sendMessage } from '../messages/service.js';
 import { MAX_SEARCH_RESULTS, searchUsers } from '../users/service.js';
 import { restErrorHandler } from './errors.js';
@@ -22,7 +22,7 @@ import {
   historyMessageJson,
   userDataJson,
   userSummaryJson,
-} from './legacy-json.js';
+} from './json.js';
 import * as schemas from './schemas.js';
 import { compileRequestSchema } from './validators.js';
 
