@@ -957,6 +957,101 @@ describe('POSTs without a body parameter (create, logout)', () => {
     }
     expect(statuses).toEqual(expected);
   });
+
+  // What curl scripts written from the old README send: FastAPI answered 200.
+  it('accept Content-Type: application/json with an empty body', async () => {
+    const me = await register();
+    const other = await register();
+    const json = { 'content-type': 'application/json' };
+    const created = await call<ChatReply>(`/api/chats/create?other_user_id=${other.id}`, {
+      method: 'POST',
+      token: me.token,
+      rawBody: '',
+      headers: json,
+    });
+    expect(created.status, created.text).toBe(200);
+    expectKeys(created.json, CHAT_KEYS);
+    expect(created.json.participants).toEqual([me.id, other.id]);
+    const loggedOut = await call('/api/auth/logout', {
+      method: 'POST',
+      token: other.token,
+      rawBody: '',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    });
+    expect(loggedOut.status, loggedOut.text).toBe(200);
+    expect(loggedOut.text).toBe('{"message":"Successfully logged out"}');
+  });
+
+  it('routes that take a JSON body still answer 422 "JSON decode error" to an empty one (register, login, send)', async () => {
+    const me = await register();
+    const decodeError = {
+      detail: [{ type: 'json_invalid', loc: ['body'], msg: 'JSON decode error', input: null }],
+    };
+    for (const [path, token] of [
+      ['/api/auth/register', undefined],
+      ['/api/auth/login', undefined],
+      [`/api/send/${me.id}`, me.token],
+      // The body is parsed before the caller is authorized, as before.
+      [`/api/send/${me.id}`, undefined],
+    ] as const) {
+      const reply = await call(path, {
+        method: 'POST',
+        token,
+        rawBody: '',
+        headers: { 'content-type': 'application/json' },
+      });
+      expect({ path, status: reply.status, body: reply.json }).toEqual({
+        path,
+        status: 422,
+        body: decodeError,
+      });
+    }
+  });
+});
+
+describe('who is looked up: only routes that need the caller authenticate', () => {
+  let user: RestUser;
+  beforeAll(async () => {
+    user = await register();
+  });
+
+  it('public routes answer without a database command, whatever Authorization header comes with them', async () => {
+    for (const token of [user.token, 'garbage']) {
+      for (const path of ['/api/', '/', '/openapi.json']) {
+        let reply: Reply<unknown> | undefined;
+        const commands = await server.countCommands(async () => {
+          reply = await call(path, { token });
+        });
+        expect({ path, status: reply?.status, commands }).toEqual({
+          path,
+          status: 200,
+          commands: [],
+        });
+        if (path !== '/openapi.json') expect(reply?.text).toBe(RUNNING);
+      }
+    }
+  });
+
+  it('a protected route looks the same token up', async () => {
+    let reply: Reply<unknown> | undefined;
+    const commands = await server.countCommands(async () => {
+      reply = await call('/api/chats', { token: user.token });
+    });
+    expect(reply?.status).toBe(200);
+    expect(commands).toContain('find');
+  });
+
+  it('login issues the same commands with or without an Authorization header', async () => {
+    const other = await register();
+    const credentials = { username: other.username, password: other.password };
+    const withHeader = await server.countCommands(async () => {
+      expect((await post('/api/auth/login', credentials, user.token)).status).toBe(200);
+    });
+    const without = await server.countCommands(async () => {
+      expect((await post('/api/auth/login', credentials)).status).toBe(200);
+    });
+    expect(withHeader).toEqual(without);
+  });
 });
 
 describe('GET /api/chats/ and GET /api/chats', () => {
