@@ -2,11 +2,12 @@ import type { Logger } from 'pino';
 import { createPresenceLeases } from './cluster/presence-leases.js';
 import type { Config } from './config.js';
 import type { Database } from './db/mongo.js';
-import { createEventBus, type EventBus } from './events/bus.js';
+import { createEventBus, type EventBus, type TimelineReader } from './events/bus.js';
 import { createClusterEventTarget } from './events/cluster-target.js';
-import { storedSince } from './events/read-back.js';
 import { connectRedis } from './events/redis.js';
 import { createRateLimits, type RateLimits } from './security/rate-limits.js';
+import { Sequencer } from './timeline/sequencer.js';
+import { createTimelineReader } from './timeline/reader.js';
 import { createPresence, type Presence } from './users/presence.js';
 
 /** The long-lived parts every request shares. */
@@ -14,6 +15,10 @@ export interface App {
   config: Config;
   db: Database;
   bus: EventBus;
+  /** Takes chats' timeline numbers for this process (./timeline/sequencer.ts). */
+  sequencer: Sequencer;
+  /** Reads stored timeline events back, for subscribers that missed or resume. */
+  timeline: TimelineReader;
   presence: Presence;
   logger: Logger;
   rateLimits: RateLimits;
@@ -26,16 +31,23 @@ export interface App {
 /** One instance alone, or with REDIS_URL one of several sharing events, presence and limits. */
 export async function createApp(config: Config, db: Database, logger: Logger): Promise<App> {
   const redis = config.redisUrl ? await connectRedis(config.redisUrl, logger) : null;
-  const bus = createEventBus(
-    redis
+  const sequencer = new Sequencer();
+  const timeline = createTimelineReader(db, sequencer);
+  const bus: EventBus = createEventBus({
+    eventTarget: redis
       ? createClusterEventTarget({
           publisher: redis.publisher,
           subscriber: redis.subscriber,
           logger,
-          missed: (since, topics) => storedSince(db, logger, since, topics),
+          resubscribed: async (since) => {
+            const count = await bus.catchUp(since);
+            if (count > 0) logger.info({ count }, 'read back events missed while Redis was away');
+          },
         })
       : undefined,
-  );
+    timeline,
+    logger,
+  });
   const presence = createPresence(
     db,
     bus,
@@ -46,6 +58,8 @@ export async function createApp(config: Config, db: Database, logger: Logger): P
     config,
     db,
     bus,
+    sequencer,
+    timeline,
     presence,
     rateLimits: createRateLimits(config, redis?.commands),
     logger,

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type GraphQLResponse, type TestServer } from './support/server.js';
-import { legacyMessage } from './support/legacy.js';
+import { legacyChat, legacyMessage } from './support/legacy.js';
 import { createChat, registerUser, SEND, type TestUser } from './support/users.js';
 
 const SEARCH = /* GraphQL */ `
@@ -177,6 +177,13 @@ beforeAll(async () => {
 afterAll(() => server?.stop());
 
 const db = () => server.service.app.db;
+
+/** A chat between two users as the old server stored it: messages then get added to it directly. */
+async function insertLegacyChat(a: TestUser, b: TestUser): Promise<string> {
+  const chat = legacyChat([a.id, b.id]);
+  await db().chats.insertOne(chat);
+  return chat.chat_id;
+}
 
 /** The data of a response that must have succeeded. */
 function dataOf<Data>(response: GraphQLResponse<Data>): Data {
@@ -874,7 +881,7 @@ describe('data written by the old server', () => {
   it('lists old messages in timestamp order, and new messages still go in after them', async () => {
     const alice = await registerUser(server);
     const bob = await registerUser(server);
-    const chatId = await createChat(server, alice, bob);
+    const chatId = await insertLegacyChat(alice, bob);
     const hour = 3_600_000;
     const now = Date.now();
     const old = [
@@ -982,7 +989,7 @@ describe('data written by the old server', () => {
   it('pages through messages that share a timestamp without skipping or repeating', async () => {
     const alice = await registerUser(server);
     const bob = await registerUser(server);
-    const chatId = await createChat(server, alice, bob);
+    const chatId = await insertLegacyChat(alice, bob);
     const at = new Date(Date.now() - 60_000);
     await db().messages.insertMany(
       Array.from({ length: 7 }, (_, index) =>
@@ -1097,7 +1104,7 @@ describe('chat.messages pagination', () => {
     // With more history than one default page: a suffix of the timeline, ending with the newest.
     const bob = await registerUser(server);
     const carol = await registerUser(server);
-    const longChat = await createChat(server, bob, carol);
+    const longChat = await insertLegacyChat(bob, carol);
     const start = Date.now() - 1_000_000;
     const stored = Array.from({ length: 130 }, (_, index) => ({
       _id: new ObjectId(),

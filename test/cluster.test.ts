@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { WebSocket } from 'ws';
-import type { MessageEvent } from '../src/events/bus.js';
+import type { ChatEvent } from '../src/events/bus.js';
 import { eventCodec } from '../src/events/codec.js';
 import { startCluster, type Cluster, type Instance } from './support/cluster.js';
 import { openAckedSocket } from './support/graphql-ws.js';
@@ -244,15 +244,19 @@ async function disconnect(client: Client): Promise<void> {
 describe('events across instances', () => {
   it('revives dates after the trip through Redis, and leaves date-like text alone', async () => {
     const { a, b, chatId } = await pair();
-    const received: MessageEvent[] = [];
-    const events = one.service!.app.bus.chatMessages(chatId)[Symbol.asyncIterator]();
+    const received: ChatEvent[] = [];
+    const events = one.service!.app.bus.chatEvents(chatId)[Symbol.asyncIterator]();
     cleanups.push(() => events.return?.());
     const collect = (async () => {
       for (let next = await events.next(); !next.done; next = await events.next()) {
         received.push(next.value);
       }
     })();
-    const event = (content: string): MessageEvent => ({
+    // Unnumbered (seq null), so that they pass through the timeline ordering as they come.
+    const event = (content: string): ChatEvent => ({
+      type: 'message',
+      chatId,
+      seq: null,
       message: {
         message_id: randomUUID(),
         chat_id: chatId,
@@ -262,15 +266,21 @@ describe('events across instances', () => {
         message_type: 'text',
       },
       sender: { user_id: a.id, username: a.username, first_name: 'A', last_name: 'B' },
-      participants: [a.id, b.id],
+      chat: {
+        chat_id: chatId,
+        participants: [a.id, b.id],
+        created_at: new Date(),
+        last_message: null,
+        last_message_time: null,
+      },
     });
     const sent = [event('2024-01-01T00:00:00.000Z'), event('{"$date":"2024-01-01"}')];
     const deadline = Date.now() + TIMEOUT;
     while (received.length === 0 && Date.now() < deadline) {
-      two.service!.app.bus.publishMessage(event('probe'));
+      two.service!.app.bus.publishChatEvent(event('probe'));
       await sleep(100);
     }
-    for (const each of sent) two.service!.app.bus.publishMessage(each);
+    for (const each of sent) two.service!.app.bus.publishChatEvent(each);
     const ids = sent.map((each) => each.message.message_id);
     const arrived = () => received.filter((each) => ids.includes(each.message.message_id));
     await waitFor(() => arrived().length === sent.length, 'the events');

@@ -1248,7 +1248,9 @@ describe('GET /api/chats/{chat_id}/messages', () => {
 
   it('returns the newest 1000 of a longer chat, oldest first; limit and before page back', async () => {
     const [a, b] = await Promise.all([register(), register()]);
-    const long = await openChat(a, b);
+    // A chat the old server wrote, with its 1005 messages.
+    const long = legacyChat([a.id, b.id], new Date(Date.UTC(2024, 2, 1)));
+    await raw('chats').insertOne(long);
     const base = Date.UTC(2024, 2, 1, 12, 0, 0);
     const messages = Array.from({ length: 1005 }, (_, index) =>
       legacyMessage(

@@ -512,13 +512,23 @@ describe('messageAdded over graphql-ws (token in connection_init)', () => {
       b.token,
     );
     const after = cursor.data!.chat.messages.edges[0]!.cursor;
-    await server.service.app.db.messages.insertOne({
+    // Stored in the timeline right after `first` (the chat's event 1).
+    const orphan = {
       message_id: `orphan-${first}`,
       chat_id: chatId,
       sender_id: 'no-such-user',
       content: 'sender gone',
       timestamp: new Date(),
-      message_type: 'text',
+      message_type: 'text' as const,
+      seq: 2,
+    };
+    await server.service.app.db.events.insertOne({
+      _id: `${chatId}:2`,
+      chat_id: chatId,
+      seq: 2,
+      type: 'message',
+      at: new Date(),
+      message: orphan,
     });
     const sub = subscribeWs<{ messageAdded: { id: string; sender: { id: string } } }>(
       wsClient({ authorization: bearer(b) }),

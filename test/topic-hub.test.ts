@@ -31,7 +31,7 @@ describe('topic hub', () => {
 
   it('ends a subscriber that falls behind after handing over what it had queued', async () => {
     const target = new EventTarget();
-    const hub = createTopicHub<number>(target, 3);
+    const hub = createTopicHub<number>(target, { maxQueued: 3 });
     const slow = hub.subscribe('t');
     for (const value of [1, 2, 3, 4, 5]) publish(target, 't', value);
     const results = [];

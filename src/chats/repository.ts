@@ -30,28 +30,25 @@ export function findChatsOf({ chats }: Database, userId: string): Promise<ChatDo
 }
 
 /**
- * Beyond this, a summary newer than the message is not a concurrent send but a clock far off: the
- * old server stored naive local times, which read as UTC can lie hours in the future.
+ * Moves the chat's last-message summary to a numbered message, unless it shows a later one
+ * already. (On FerretDB two such writes at once can both pass the condition; callers in one
+ * process write a chat's summaries one after another.)
  */
-const MAX_CLOCK_SKEW_MS = 60_000;
-
-/** Moves the chat's last-message summary forward; a concurrent older message never overwrites a newer one. */
-export async function recordLastMessage({ chats }: Database, message: MessageDoc): Promise<void> {
+export async function recordLastMessage(
+  { chats }: Database,
+  message: MessageDoc & { seq: number },
+): Promise<void> {
   await chats.updateOne(
     {
       chat_id: message.chat_id,
-      $or: [
-        { last_message_time: null },
-        { last_message_time: { $lte: message.timestamp } },
-        // Only a time in the future is a wrong clock; a resent old message must not win.
-        { last_message_time: { $gt: new Date(Date.now() + MAX_CLOCK_SKEW_MS) } },
-      ],
+      $or: [{ last_seq: { $exists: false } }, { last_seq: { $lt: message.seq } }],
     },
     {
       $set: {
         last_message: message.content,
         last_message_time: message.timestamp,
         last_message_id: message.message_id,
+        last_seq: message.seq,
       },
     },
   );

@@ -2,7 +2,17 @@ import type { Resolvers } from '../generated/graphql.js';
 import type { UserDoc } from '../db/documents.js';
 import { requireViewer } from '../request/scope.js';
 import { listMessages } from '../messages/service.js';
-import { createChat, findChat, listChats, otherParticipantId } from './service.js';
+import type { UserEvent } from '../events/bus.js';
+import type { GraphQLContext } from '../graphql/context.js';
+import { renewLoaders } from '../request/scope.js';
+import {
+  chatListEntryOf,
+  createChat,
+  findChat,
+  followChatList,
+  listChats,
+  otherParticipantId,
+} from './service.js';
 
 export const chatsResolvers: Resolvers = {
   Query: {
@@ -11,6 +21,15 @@ export const chatsResolvers: Resolvers = {
   },
   Mutation: {
     createChat: (_parent, args, ctx) => createChat(ctx, args.otherUserId),
+  },
+  Subscription: {
+    myChats: {
+      subscribe: (_parent, _args, ctx) => followChatList(ctx),
+      resolve: (event: UserEvent, _args: unknown, ctx: GraphQLContext) => {
+        renewLoaders(ctx);
+        return chatListEntryOf(event);
+      },
+    },
   },
   Chat: {
     id: (chat) => chat.chat_id,

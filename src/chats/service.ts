@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { ChatDoc } from '../db/documents.js';
+import type { UserEvent } from '../events/bus.js';
 import { isDuplicateKeyError } from '../db/mongo.js';
 import { badInput, forbidden, notFound } from '../errors.js';
 import { requireViewer, type RequestScope } from '../request/scope.js';
@@ -19,6 +20,12 @@ import { lastActivityAsOf } from '../messages/repository.js';
 
 export type ChatPage = Page<ChatDoc>;
 export type ChatPageEdge = Edge<ChatDoc>;
+
+/** A change to a user's chat list (`myChats`). */
+export interface ChatListEntry {
+  change: 'ADDED' | 'UPDATED' | 'REMOVED';
+  chat: ChatDoc;
+}
 
 export const MAX_CHATS_PAGE = 100;
 
@@ -39,9 +46,11 @@ export async function createChat(scope: RequestScope, otherUserId: string): Prom
     created_at: new Date(),
     last_message: null,
     last_message_time: null,
+    legacy_messages: false,
   };
   try {
     await insertChat(scope.app.db, key, chat);
+    scope.app.bus.publishChatListChange({ type: 'chat-list', change: 'ADDED', chat });
     return chat;
   } catch (error) {
     // Both sides of the pair opened the chat at once: the first insert won.
@@ -71,6 +80,22 @@ export async function requireMembership(scope: RequestScope, chatId: string): Pr
 /** The participant of a one-to-one chat who is not `userId`. */
 export const otherParticipantId = (chat: ChatDoc, userId: string) =>
   chat.participants.find((participant) => participant !== userId);
+
+/**
+ * The caller's chat list as it changes, live: a chat opened with them (ADDED), a chat with a new
+ * last message (UPDATED, in each chat's timeline order). Membership is checked per event.
+ */
+export function followChatList(scope: RequestScope) {
+  const userId = requireViewer(scope).user_id;
+  scope.loaders.forget();
+  return scope.app.bus.userEvents(userId, (event) => event.chat.participants.includes(userId));
+}
+
+/** A user event as the chat-list change it makes. */
+export const chatListEntryOf = (event: UserEvent): ChatListEntry =>
+  event.type === 'chat-list'
+    ? { change: event.change, chat: event.chat }
+    : { change: 'UPDATED', chat: event.chat };
 
 /** Everyone the caller shares a chat with. */
 export async function contactIds(scope: RequestScope): Promise<Set<string>> {

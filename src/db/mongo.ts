@@ -10,7 +10,7 @@ import {
   type MongoClientOptions,
 } from 'mongodb';
 import { AppError } from '../errors.js';
-import type { ChatDoc, MessageDoc, UserDoc } from './documents.js';
+import type { ChatDoc, MessageDoc, TimelineEventDoc, UserDoc } from './documents.js';
 
 export interface Database {
   client: MongoClient;
@@ -18,6 +18,7 @@ export interface Database {
   users: Collection<UserDoc>;
   chats: Collection<ChatDoc>;
   messages: Collection<MessageDoc>;
+  events: Collection<TimelineEventDoc>;
 }
 
 export async function connectDatabase(
@@ -39,17 +40,20 @@ export async function connectDatabase(
     users: db.collection<UserDoc>('users'),
     chats: db.collection<ChatDoc>('chats'),
     messages: db.collection<MessageDoc>('messages'),
+    events: db.collection<TimelineEventDoc>('chat_events'),
   };
   await ensureIndexes(database);
   return database;
 }
 
 /**
- * The seed's indexes, with the default names the old server's `create_index` gave them. Uniqueness of username and email is enforced here, so two racing
- * registrations yield one user. Idempotency of chats and messages rides on the `_id` index,
- * which every MongoDB and FerretDB has (FerretDB has no partial indexes).
+ * The seed's indexes, with the default names the old server's `create_index` gave them, and the
+ * timeline's. Uniqueness of username and email is enforced here, so two racing registrations
+ * yield one user. One chat per pair and one event per timeline number ride on the `_id` index,
+ * which every MongoDB and FerretDB has; one event per retried send on a sparse unique index
+ * (FerretDB has no partial indexes, and counts a missing field as distinct anyway).
  */
-async function ensureIndexes({ users, chats, messages }: Database): Promise<void> {
+async function ensureIndexes({ users, chats, messages, events }: Database): Promise<void> {
   await users.createIndex({ username: 1 }, { unique: true });
   await users.createIndex({ email: 1 }, { unique: true });
   await users.createIndex({ user_id: 1 });
@@ -58,6 +62,9 @@ async function ensureIndexes({ users, chats, messages }: Database): Promise<void
   await chats.createIndex({ participants: 1 });
   await messages.createIndex({ message_id: 1 });
   await messages.createIndex({ chat_id: 1, timestamp: 1 });
+  await messages.createIndex({ chat_id: 1, seq: 1 });
+  await events.createIndex({ chat_id: 1, seq: 1 });
+  await events.createIndex({ client_key: 1 }, { unique: true, sparse: true });
 }
 
 export function isDuplicateKeyError(error: unknown): error is MongoServerError {

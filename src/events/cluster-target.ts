@@ -2,31 +2,28 @@
  * The bus's event target when several instances share Redis. Publishing goes to Redis
  * (@graphql-yoga/redis-event-target: one channel per topic), and each instance delivers what
  * comes back to its own listeners; a topic is subscribed in Redis while this instance has a
- * listener on it, so every published event reaches every interested instance once.
+ * listener on it, so every published event reaches every interested instance.
  *
- * Redis pub/sub forgets what it could not deliver. When the subscription connection was lost,
- * the messages stored meanwhile are read back from the database once it is in effect again and
- * delivered to the topics listening here; copies seen twice (live and read back, or a publish
- * ioredis resent after reconnecting) are dropped.
+ * Redis pub/sub forgets what it could not deliver, and ioredis may send a queued publish twice.
+ * Neither needs handling here: timeline events reach subscribers through the bus's ordering,
+ * which drops a number seen before and reads missing ones from the database. When the
+ * subscription connection was lost, `resubscribed(since)` is called once it is in effect again,
+ * so that what was stored meanwhile is read back even if nothing follows it.
  */
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { localEventTarget, messageTopics, type MessageEvent } from './bus.js';
+import { localEventTarget } from './bus.js';
+import { CLOCK_MARGIN_MS } from './catch-up.js';
 import { eventCodec } from './codec.js';
-
-/** How long a delivered message is remembered, to drop a second copy of it. */
-const REMEMBER_MS = 60_000;
-/** Read-back starts this long before the connection was lost: publish delays and clock skew. */
-const READ_BACK_MARGIN_MS = 5_000;
 
 export interface ClusterTargetOptions {
   publisher: Redis;
   /** Used for nothing else: a Redis connection in subscriber mode. */
   subscriber: Redis;
   logger: Logger;
-  /** The message events stored since `since` that some of `topics` follow. */
-  missed(since: Date, topics: string[]): Promise<MessageEvent[]>;
+  /** The subscription is in effect again after being lost since `since`: catch up from there. */
+  resubscribed(since: Date): Promise<void>;
 }
 
 /**
@@ -49,11 +46,6 @@ function handlingRejections(client: Redis, onError: (error: unknown) => void): R
   });
 }
 
-const messageIdOf = (payload: unknown): string | undefined => {
-  const id = (payload as Partial<MessageEvent> | null)?.message?.message_id;
-  return typeof id === 'string' ? id : undefined;
-};
-
 export function createClusterEventTarget(options: ClusterTargetOptions): EventTarget {
   const { publisher, subscriber, logger } = options;
   const redis = createRedisEventTarget<CustomEvent>({
@@ -68,47 +60,19 @@ export function createClusterEventTarget(options: ClusterTargetOptions): EventTa
   });
   const local = localEventTarget();
   const listeners = new Map<string, Set<EventListenerOrEventListenerObject>>();
-  /** `topic \n messageId` → when delivered, oldest first. */
-  const delivered = new Map<string, number>();
+  const fromRedis = (event: Event) =>
+    local.dispatchEvent(new CustomEvent(event.type, { detail: (event as CustomEvent).detail }));
+
   /** Since when the subscription connection has been lost; null while it is in effect. */
   let lostAt: number | null = null;
-
-  /** Hands the event to the listeners here, unless it is a message they already had. */
-  function deliver(topic: string, payload: unknown): boolean {
-    const id = messageIdOf(payload);
-    if (id !== undefined) {
-      const key = `${topic}\n${id}`;
-      if (delivered.has(key)) return false;
-      const now = Date.now();
-      delivered.set(key, now);
-      // While disconnected, keep what a read-back may bring again.
-      const horizon = Math.min(now, lostAt ?? now) - REMEMBER_MS;
-      for (const [old, at] of delivered) {
-        if (at >= horizon) break;
-        delivered.delete(old);
-      }
-    }
-    local.dispatchEvent(new CustomEvent(topic, { detail: payload }));
-    return true;
-  }
-  const fromRedis = (event: Event) => deliver(event.type, (event as CustomEvent).detail);
 
   async function readBack(since: number): Promise<void> {
     try {
       // ioredis re-subscribes right after 'ready'; the PING is answered after those SUBSCRIBEs.
       await subscriber.ping();
-      const missed = await options.missed(new Date(since - READ_BACK_MARGIN_MS), [
-        ...listeners.keys(),
-      ]);
-      let count = 0;
-      for (const event of missed) {
-        for (const topic of messageTopics(event)) {
-          if (listeners.has(topic) && deliver(topic, event)) count += 1;
-        }
-      }
-      if (count > 0) logger.info({ count }, 'delivered messages missed while Redis was away');
+      await options.resubscribed(new Date(since - CLOCK_MARGIN_MS));
     } catch (error) {
-      logger.error({ err: error }, 'reading back missed messages failed');
+      logger.error({ err: error }, 'reading back missed events failed');
     }
     // A loss during the read-back leaves lostAt as it was, for the next one.
     if (lostAt === since) lostAt = null;

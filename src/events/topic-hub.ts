@@ -3,129 +3,89 @@
  * its own event-target listener and Repeater, so a message to a chat with thousands of sockets
  * costs thousands of listener calls and several promise hops each. Here one listener per topic
  * hands the event to plain queues.
- *
- * A subscriber that falls `maxQueued` events behind is ended rather than allowed to grow the
- * server's memory: its stream completes (a client resumes with `after`), nothing is dropped
- * silently from a stream that goes on.
+ * Each subscriber's end is an Outlet (./outlet.ts): a bounded queue, or a sink once piped.
  */
 
-/** Takes a subscription's events as they come, instead of reading them with next(). */
-export interface TopicSink<T> {
-  push(value: T): void;
-  /** The subscription ended (returned, or ended by the hub). */
-  end(): void;
-}
+import { Ordering, type OrderingSource } from './ordering.js';
+import { Outlet, type TopicSubscription } from './outlet.js';
 
-export interface TopicSubscription<T> extends AsyncIterableIterator<T> {
-  return(): Promise<IteratorResult<T>>;
-  /** From now on every event (first those queued) goes to `sink`, and the end to `sink.end()`. */
-  pipeTo(sink: TopicSink<T>): void;
-}
-
-export function isTopicSubscription<T>(source: AsyncIterator<T>): source is TopicSubscription<T> {
-  return typeof (source as Partial<TopicSubscription<T>>).pipeTo === 'function';
-}
+export { isTopicSubscription, type TopicSink, type TopicSubscription } from './outlet.js';
 
 /** What a topic hands its events to. */
 interface Listener<T> {
   deliver(value: T): void;
 }
 
-class Subscriber<T> implements TopicSubscription<T>, Listener<T> {
-  private readonly queue: T[] = [];
-  private waiting: ((result: IteratorResult<T>) => void) | null = null;
-  private sink: TopicSink<T> | null = null;
-  private ended = false;
-
+class Subscriber<T> extends Outlet<T> implements Listener<T> {
   constructor(
     private readonly hub: TopicHub<T>,
     private readonly topic: string,
     private readonly accepts: ((value: T) => boolean) | null,
-    private readonly maxQueued: number,
-  ) {}
+    maxQueued: number,
+  ) {
+    super(maxQueued);
+  }
 
   deliver(value: T): void {
-    if (this.ended || (this.accepts && !this.accepts(value))) return;
-    if (this.sink) return this.sink.push(value);
-    const waiting = this.waiting;
-    if (waiting) {
-      this.waiting = null;
-      waiting({ value, done: false });
-    } else if (this.queue.length < this.maxQueued) {
-      this.queue.push(value);
-    } else {
-      this.end();
-    }
+    if (this.accepts && !this.accepts(value)) return;
+    this.emit(value);
   }
 
-  next(): Promise<IteratorResult<T>> {
-    if (this.queue.length > 0) return Promise.resolve({ value: this.queue.shift()!, done: false });
-    if (this.ended) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => {
-      this.waiting = resolve;
-    });
-  }
-
-  return(): Promise<IteratorResult<T>> {
-    this.queue.length = 0;
-    this.end();
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  pipeTo(sink: TopicSink<T>): void {
-    this.sink = sink;
-    for (const value of this.queue.splice(0)) sink.push(value);
-    if (this.ended) sink.end();
-  }
-
-  [Symbol.asyncIterator]() {
-    return this;
-  }
-
-  private end(): void {
-    if (this.ended) return;
-    this.ended = true;
+  protected release(): void {
     this.hub.remove(this.topic, this);
-    const waiting = this.waiting;
-    this.waiting = null;
-    waiting?.({ value: undefined, done: true });
-    this.sink?.end();
   }
 }
 
+interface Topic<T> {
+  listeners: Set<Listener<T>>;
+  /** Puts a timeline's events in order before they reach the listeners (ordered hubs). */
+  ordering: Ordering<T> | null;
+}
+
 /**
- * One event-target listener per topic with subscribers, handing each event to them. A stream
- * subscriber is its own listener: an idle one is a small object and, while it waits, one promise.
+ * One event-target listener per topic with subscribers, handing each event to them (in timeline
+ * order, for a hub made with an ordering source). A stream subscriber is its own listener: an
+ * idle one is a small object and, while it waits, one promise.
  */
 class TopicHub<T> {
-  private readonly topics = new Map<string, Set<Listener<T>>>();
+  private readonly topics = new Map<string, Topic<T>>();
 
   constructor(
     private readonly eventTarget: EventTarget,
     private readonly maxQueued: number,
+    private readonly ordered: OrderingSource<T> | null,
   ) {}
 
   private readonly dispatch = (event: Event) => {
     const detail = (event as CustomEvent<T>).detail;
-    const listeners = this.topics.get(event.type);
-    if (listeners) for (const listener of listeners) listener.deliver(detail);
+    const topic = this.topics.get(event.type);
+    if (!topic) return;
+    if (topic.ordering) topic.ordering.push(detail);
+    else for (const listener of topic.listeners) listener.deliver(detail);
   };
 
-  add(topic: string, listener: Listener<T>): void {
-    let listeners = this.topics.get(topic);
-    if (!listeners) {
-      listeners = new Set();
-      this.topics.set(topic, listeners);
-      this.eventTarget.addEventListener(topic, this.dispatch);
+  add(name: string, listener: Listener<T>): void {
+    let topic = this.topics.get(name);
+    if (!topic) {
+      const listeners = new Set<Listener<T>>();
+      const ordering =
+        this.ordered &&
+        new Ordering(this.ordered, name, (value: T) => {
+          for (const each of listeners) each.deliver(value);
+        });
+      topic = { listeners, ordering };
+      this.topics.set(name, topic);
+      this.eventTarget.addEventListener(name, this.dispatch);
     }
-    listeners.add(listener);
+    topic.listeners.add(listener);
   }
 
-  remove(topic: string, listener: Listener<T>): void {
-    const listeners = this.topics.get(topic);
-    if (!listeners?.delete(listener) || listeners.size > 0) return;
-    this.topics.delete(topic);
-    this.eventTarget.removeEventListener(topic, this.dispatch);
+  remove(name: string, listener: Listener<T>): void {
+    const topic = this.topics.get(name);
+    if (!topic?.listeners.delete(listener) || topic.listeners.size > 0) return;
+    this.topics.delete(name);
+    topic.ordering?.close();
+    this.eventTarget.removeEventListener(name, this.dispatch);
   }
 
   /** Calls `listener` with every event of `topic` until the returned function is called. */
@@ -141,8 +101,32 @@ class TopicHub<T> {
     this.add(topic, subscriber);
     return subscriber;
   }
+
+  /**
+   * After events may have been lost (the Redis subscription was down): `missed` reads, per
+   * topic followed here, what was stored after the positions its ordering reached, and each
+   * goes through the ordering like a live event (so none is handed on twice).
+   */
+  async catchUp(
+    missed: (topic: string, positions: Map<string, number>) => Promise<T[]>,
+  ): Promise<number> {
+    let count = 0;
+    for (const [name, topic] of this.topics) {
+      if (!topic.ordering) continue;
+      for (const event of await missed(name, topic.ordering.positions())) {
+        topic.ordering.push(event);
+        count += 1;
+      }
+    }
+    return count;
+  }
 }
 
-export function createTopicHub<T>(eventTarget: EventTarget, maxQueued = 1024): TopicHub<T> {
-  return new TopicHub<T>(eventTarget, maxQueued);
+export function createTopicHub<T>(
+  eventTarget: EventTarget,
+  options: { maxQueued?: number; ordered?: OrderingSource<T> } = {},
+): TopicHub<T> {
+  return new TopicHub<T>(eventTarget, options.maxQueued ?? 1024, options.ordered ?? null);
 }
+
+export type { TopicHub };

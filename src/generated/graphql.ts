@@ -1,8 +1,9 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { UserModel, ChatDoc, MessageModel } from '../db/documents.js';
 import type { AuthResult } from '../auth/service.js';
-import type { ChatPage, ChatPageEdge } from '../chats/service.js';
+import type { ChatPage, ChatPageEdge, ChatListEntry } from '../chats/service.js';
 import type { MessagePage, MessagePageEdge } from '../messages/service.js';
+import type { ChatEvent as ChatEventModel, MessageAdded as MessageAddedModel } from '../events/bus.js';
 import type { GraphQLContext } from '../graphql/context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = T | null;
@@ -62,6 +63,41 @@ export type ChatEdge = {
   node: Chat;
 };
 
+/**
+ * One event on a chat's timeline. A chat's events are numbered in the order they were stored
+ * (`seq`: 1, 2, 3, … with no gaps) and delivered in that order, each once, on every transport and
+ * server instance. Resume after a disconnect with `chatEvents(chatId, after: <cursor of the last
+ * event received>)`: every later event arrives, in order, exactly once, then live ones.
+ *
+ * Kinds of events are added as the product grows (edits, deletions, reactions, membership); select
+ * the ones a client understands with fragments and ignore the rest.
+ */
+export type ChatEvent = {
+  chatId: Scalars['ID']['output'];
+  /** The event's position in its chat's timeline: pass it as `after` to resume from here. */
+  cursor: Scalars['String']['output'];
+  /**
+   * The event's number in its chat: one more than the event before it. Null only for messages
+   * stored before numbering began (they come before every numbered event).
+   */
+  seq: Maybe<Scalars['Int']['output']>;
+};
+
+export type ChatListChange =
+  /** The caller was added to this chat (someone opened it with them, or they opened it on another device). */
+  | 'ADDED'
+  /** The caller no longer takes part in this chat: drop it from the list. */
+  | 'REMOVED'
+  /** The chat's summary changed (a new last message): move it to the top of the list. */
+  | 'UPDATED';
+
+/** A change to the caller's chat list; the chat comes with its `id`, so a normalized cache updates by itself. */
+export type ChatListEvent = {
+  __typename?: 'ChatListEvent';
+  change: ChatListChange;
+  chat: Chat;
+};
+
 export type Message = {
   __typename?: 'Message';
   chat: Chat;
@@ -75,6 +111,15 @@ export type Message = {
   /** True when the caller sent this message. */
   isOwn: Scalars['Boolean']['output'];
   sender: User;
+};
+
+/** A message was sent. */
+export type MessageAdded = ChatEvent & {
+  __typename?: 'MessageAdded';
+  chatId: Scalars['ID']['output'];
+  cursor: Scalars['String']['output'];
+  message: Message;
+  seq: Maybe<Scalars['Int']['output']>;
 };
 
 /** Messages oldest first; page forwards with first/after or backwards with last/before. */
@@ -195,16 +240,34 @@ export type RegisterInput = {
 export type Subscription = {
   __typename?: 'Subscription';
   /**
-   * New messages of one chat the caller takes part in. With `after` (the `cursor` of the last message
-   * seen), every message sent since is delivered first, then live ones: a client that reconnects
-   * misses nothing and gets nothing twice.
+   * Everything that happens in a chat the caller takes part in, in timeline order. With `after`
+   * (a `cursor` of this feed, of `messageAdded` or of `chat.messages`), first every event stored
+   * after that position, then live ones: nothing is missed and nothing arrives twice.
+   */
+  chatEvents: ChatEvent;
+  /**
+   * New messages of one chat the caller takes part in, in timeline order: the messages-only view of
+   * `chatEvents`. With `after` (the `cursor` of the last message seen), every message stored since
+   * is delivered first, then live ones: a client that reconnects misses nothing and gets nothing
+   * twice.
    */
   messageAdded: Message;
+  /**
+   * Changes to the caller's chat list, live: chats added, chats with a new last message, chats
+   * removed. Not resumable: after a reconnect, read `chats` again.
+   */
+  myChats: ChatListEvent;
   /**
    * Emits a user whenever their online status changes. Watches `userIds` when given, otherwise
    * everyone the caller shares a chat with when the subscription starts.
    */
   presenceChanged: User;
+};
+
+
+export type SubscriptionChatEventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  chatId: Scalars['ID']['input'];
 };
 
 
@@ -311,10 +374,14 @@ export type ResolversTypes = {
   Chat: ResolverTypeWrapper<ChatDoc>;
   ChatConnection: ResolverTypeWrapper<ChatPage>;
   ChatEdge: ResolverTypeWrapper<ChatPageEdge>;
+  ChatEvent: ResolverTypeWrapper<ChatEventModel>;
+  ChatListChange: ChatListChange;
+  ChatListEvent: ResolverTypeWrapper<ChatListEntry>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Message: ResolverTypeWrapper<MessageModel>;
+  MessageAdded: ResolverTypeWrapper<MessageAddedModel>;
   MessageConnection: ResolverTypeWrapper<MessagePage>;
   MessageEdge: ResolverTypeWrapper<MessagePageEdge>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -333,10 +400,13 @@ export type ResolversParentTypes = {
   Chat: ChatDoc;
   ChatConnection: ChatPage;
   ChatEdge: ChatPageEdge;
+  ChatEvent: ChatEventModel;
+  ChatListEvent: ChatListEntry;
   DateTime: Scalars['DateTime']['output'];
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
   Message: MessageModel;
+  MessageAdded: MessageAddedModel;
   MessageConnection: MessagePage;
   MessageEdge: MessagePageEdge;
   Mutation: Record<PropertyKey, never>;
@@ -375,6 +445,15 @@ export type ChatEdgeResolvers<ContextType = GraphQLContext, ParentType extends R
   node?: Resolver<ResolversTypes['Chat'], ParentType, ContextType>;
 };
 
+export type ChatEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ChatEvent'] = ResolversParentTypes['ChatEvent']> = {
+  __resolveType: TypeResolveFn<'MessageAdded', ParentType, ContextType>;
+};
+
+export type ChatListEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ChatListEvent'] = ResolversParentTypes['ChatListEvent']> = {
+  change?: Resolver<ResolversTypes['ChatListChange'], ParentType, ContextType>;
+  chat?: Resolver<ResolversTypes['Chat'], ParentType, ContextType>;
+};
+
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
@@ -388,6 +467,14 @@ export type MessageResolvers<ContextType = GraphQLContext, ParentType extends Re
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isOwn?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   sender?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+};
+
+export type MessageAddedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MessageAdded'] = ResolversParentTypes['MessageAdded']> = {
+  chatId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
+  seq?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type MessageConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MessageConnection'] = ResolversParentTypes['MessageConnection']> = {
@@ -425,7 +512,9 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
 };
 
 export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  chatEvents?: SubscriptionResolver<ResolversTypes['ChatEvent'], "chatEvents", ParentType, ContextType, RequireFields<SubscriptionChatEventsArgs, 'chatId'>>;
   messageAdded?: SubscriptionResolver<ResolversTypes['Message'], "messageAdded", ParentType, ContextType, RequireFields<SubscriptionMessageAddedArgs, 'chatId'>>;
+  myChats?: SubscriptionResolver<ResolversTypes['ChatListEvent'], "myChats", ParentType, ContextType>;
   presenceChanged?: SubscriptionResolver<ResolversTypes['User'], "presenceChanged", ParentType, ContextType, Partial<SubscriptionPresenceChangedArgs>>;
 };
 
@@ -445,8 +534,11 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Chat?: ChatResolvers<ContextType>;
   ChatConnection?: ChatConnectionResolvers<ContextType>;
   ChatEdge?: ChatEdgeResolvers<ContextType>;
+  ChatEvent?: ChatEventResolvers<ContextType>;
+  ChatListEvent?: ChatListEventResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Message?: MessageResolvers<ContextType>;
+  MessageAdded?: MessageAddedResolvers<ContextType>;
   MessageConnection?: MessageConnectionResolvers<ContextType>;
   MessageEdge?: MessageEdgeResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;

@@ -7,6 +7,7 @@ import type { GraphQLContext } from './context.js';
 import { authResolvers } from '../auth/resolvers.js';
 import { chatsResolvers } from '../chats/resolvers.js';
 import { messagesResolvers } from '../messages/resolvers.js';
+import { timelineResolvers } from '../timeline/resolvers.js';
 import { usersResolvers } from '../users/resolvers.js';
 
 const schemaDir = fileURLToPath(new URL('../../schema/', import.meta.url));
@@ -38,5 +39,12 @@ const scalarResolvers: Resolvers = {
 
 export const schema = createSchema<GraphQLContext>({
   typeDefs,
-  resolvers: [scalarResolvers, usersResolvers, authResolvers, chatsResolvers, messagesResolvers],
+  resolvers: [
+    scalarResolvers,
+    usersResolvers,
+    authResolvers,
+    chatsResolvers,
+    messagesResolvers,
+    timelineResolvers,
+  ],
 });

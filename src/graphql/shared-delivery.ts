@@ -1,12 +1,13 @@
 /**
- * One execution of a `messageAdded` selection per event and audience, not per socket.
+ * One execution of a chat-feed subscription's selection (`messageAdded`, `chatEvents`) per event
+ * and audience, not per socket.
  *
- * A new message reaches every subscriber of its chat. For a given document and variables, what
- * each of them receives differs only in who is asking: `isOwn` and the sender's private fields
- * depend on whether the viewer sent the message, and `chat` (its other participant, its summary)
- * on the viewer themself. So subscribers are grouped by (document, variables, sender-or-not) —
- * or by viewer when the selection reaches `chat` — and each group's result is computed once and
- * shared by every socket in it.
+ * An event reaches every subscriber of its chat. For a given document and variables, what each
+ * of them receives differs only in who is asking, and the fields that depend on it say how
+ * (./viewer-dependence.ts): not at all, only in whether the viewer is the event's actor (a
+ * message's `isOwn`, its sender's private fields), or per viewer (a message's `chat`). So
+ * subscribers are grouped by (document, variables, and that much of the viewer), and each
+ * group's result is computed once and shared by every socket in it.
  *
  * Over graphql-ws the result is also masked and serialized once, and written straight to each
  * socket (`sendNext`), instead of passing every socket's copy through graphql-ws's and envelop's
@@ -15,43 +16,34 @@
 import {
   createSourceEventStream,
   execute,
-  TypeInfo,
-  visit,
-  visitWithTypeInfo,
-  type DocumentNode,
+  getOperationAST,
   type ExecutionArgs,
   type ExecutionResult,
   type GraphQLError,
+  type DocumentNode,
 } from 'graphql';
 import { isAsyncIterable, mapAsyncIterator, type Plugin } from 'graphql-yoga';
 import type { RequestScope } from '../request/scope.js';
+import { actorOf, type ChatEvent } from '../events/bus.js';
+import { isTopicSubscription, type TopicSink } from '../events/outlet.js';
 import type { TransportContext } from './context.js';
 import type { ErrorMasker } from './errors.js';
-import { isTopicSubscription, type TopicSink } from '../events/topic-hub.js';
-import type { MessageAddedPayload } from '../messages/service.js';
+import { audienceOf } from './viewer-dependence.js';
+
+const EXTENSION = 'deliveredPerAudience';
+
+/**
+ * A subscription field whose events are shared objects of chat timelines (with an actor),
+ * delivered per audience.
+ */
+export function deliveredPerAudience<Subscribe, Resolve>(field: {
+  subscribe: Subscribe;
+  resolve: Resolve;
+}) {
+  return { ...field, extensions: { [EXTENSION]: true } };
+}
 
 type Result = ExecutionResult | Promise<ExecutionResult>;
-
-/** Whether a document's answer depends on the viewer beyond "did they send it". */
-const viewerBound = new WeakMap<DocumentNode, boolean>();
-
-function selectsChat(args: ExecutionArgs): boolean {
-  const known = viewerBound.get(args.document);
-  if (known !== undefined) return known;
-  let found = false;
-  const typeInfo = new TypeInfo(args.schema);
-  visit(
-    args.document,
-    visitWithTypeInfo(typeInfo, {
-      Field(node) {
-        if (typeInfo.getParentType()?.name === 'Message' && node.name.value === 'chat')
-          found = true;
-      },
-    }),
-  );
-  viewerBound.set(args.document, found);
-  return found;
-}
 
 const documentIds = new WeakMap<DocumentNode, number>();
 let nextDocumentId = 0;
@@ -88,9 +80,9 @@ function serializedOnce(result: ExecutionResult): ExecutionResult {
 }
 
 /** Results computed for an event, by audience; forgotten with the event. */
-const resultsByEvent = new WeakMap<MessageAddedPayload, Map<string, SharedResult>>();
+const resultsByEvent = new WeakMap<ChatEvent, Map<string, SharedResult>>();
 
-function sharedResult(event: MessageAddedPayload, audience: string, run: () => Result) {
+function sharedResult(event: ChatEvent, audience: string, run: () => Result) {
   let results = resultsByEvent.get(event);
   if (!results) {
     results = new Map();
@@ -104,16 +96,13 @@ function sharedResult(event: MessageAddedPayload, audience: string, run: () => R
   return shared;
 }
 
-function isMessageAdded(args: ExecutionArgs): boolean {
-  for (const definition of args.document.definitions) {
-    if (definition.kind !== 'OperationDefinition' || definition.operation !== 'subscription') {
-      continue;
-    }
-    if (args.operationName && definition.name?.value !== args.operationName) continue;
-    const [first] = definition.selectionSet.selections;
-    return first?.kind === 'Field' && first.name.value === 'messageAdded';
-  }
-  return false;
+/** The operation's root field, if its subscription is delivered per audience. */
+function isDeliveredPerAudience(args: ExecutionArgs): boolean {
+  const operation = getOperationAST(args.document, args.operationName);
+  const [first] = operation?.operation === 'subscription' ? operation.selectionSet.selections : [];
+  if (first?.kind !== 'Field') return false;
+  const field = args.schema.getSubscriptionType()?.getFields()[first.name.value];
+  return field?.extensions[EXTENSION] === true;
 }
 
 type SubscriptionArgs = ExecutionArgs & { contextValue: RequestScope & TransportContext };
@@ -126,11 +115,11 @@ type ResultMasker = (result: Result) => Promise<ExecutionResult>;
 class Selection {
   private readonly viewerId: string | undefined;
   /**
-   * The audience when the viewer sent the event, and when someone else did (one key per viewer
-   * when the selection reaches `chat`).
+   * The audience when the viewer is the event's actor, and when someone else is (the same key
+   * when the selection does not depend on it; one key per viewer when it depends on the viewer).
    */
-  private readonly senderKey: string;
-  private readonly recipientKey: string;
+  private readonly actorKey: string;
+  private readonly othersKey: string;
 
   constructor(private readonly args: SubscriptionArgs) {
     const selection = [
@@ -139,16 +128,20 @@ class Selection {
       args.variableValues ?? {},
     ];
     this.viewerId = args.contextValue.viewer?.user_id;
-    if (selectsChat(args)) {
-      this.senderKey = this.recipientKey = JSON.stringify([...selection, 'viewer', this.viewerId]);
+    const operation = getOperationAST(args.document, args.operationName);
+    const audience = operation ? audienceOf(args.schema, args.document, operation) : 'viewer';
+    if (audience === 'viewer') {
+      this.actorKey = this.othersKey = JSON.stringify([...selection, 'viewer', this.viewerId]);
+    } else if (audience === 'actor') {
+      this.actorKey = JSON.stringify([...selection, 'actor']);
+      this.othersKey = JSON.stringify([...selection, 'others']);
     } else {
-      this.senderKey = JSON.stringify([...selection, 'sender']);
-      this.recipientKey = JSON.stringify([...selection, 'recipient']);
+      this.actorKey = this.othersKey = JSON.stringify(selection);
     }
   }
 
-  resultFor(event: MessageAddedPayload): SharedResult {
-    const audience = event.message.sender_id === this.viewerId ? this.senderKey : this.recipientKey;
+  resultFor(event: ChatEvent): SharedResult {
+    const audience = actorOf(event) === this.viewerId ? this.actorKey : this.othersKey;
     return sharedResult(event, audience, () => execute({ ...this.args, rootValue: event }));
   }
 }
@@ -164,7 +157,7 @@ const MAX_BACKLOG = 1024;
  * (with the source, or when returned). Per socket a delivery is then a string concatenation and a
  * write, as on the legacy transports, and an idle operation holds no pending promise of its own.
  */
-class DirectDelivery implements AsyncIterableIterator<never>, TopicSink<MessageAddedPayload> {
+class DirectDelivery implements AsyncIterableIterator<never>, TopicSink<ChatEvent> {
   /** Nothing more goes out. */
   private ended = false;
   private sourceEnded = false;
@@ -176,7 +169,7 @@ class DirectDelivery implements AsyncIterableIterator<never>, TopicSink<MessageA
   private reject: ((error: unknown) => void) | null = null;
 
   constructor(
-    private readonly source: AsyncIterator<MessageAddedPayload>,
+    private readonly source: AsyncIterator<ChatEvent>,
     private readonly selection: Selection,
     private readonly sendNext: (payloadJson: string) => void,
     private readonly maskResult: ResultMasker,
@@ -198,7 +191,7 @@ class DirectDelivery implements AsyncIterableIterator<never>, TopicSink<MessageA
     }
   }
 
-  push(event: MessageAddedPayload): void {
+  push(event: ChatEvent): void {
     if (this.ended) return;
     const entry = this.selection.resultFor(event);
     const json = (entry.json ??= this.maskResult(entry.result).then((result) =>
@@ -215,7 +208,8 @@ class DirectDelivery implements AsyncIterableIterator<never>, TopicSink<MessageA
     }
   }
 
-  end(): void {
+  end(error?: unknown): void {
+    if (error !== undefined) return this.failed(error);
     this.sourceEnded = true;
     if (!this.backlog) this.finish();
   }
@@ -285,7 +279,7 @@ function createSubscribe(maskError: ErrorMasker) {
     const { sendNext } = args.contextValue;
     const source = await createSourceEventStream(args);
     if (!isAsyncIterable(source)) return sendNext ? maskResult(source) : source;
-    const events = source as AsyncIterable<MessageAddedPayload>;
+    const events = source as AsyncIterable<ChatEvent>;
     const selection = new Selection(args);
     if (!sendNext) {
       return mapAsyncIterator(events, (event) => {
@@ -304,15 +298,16 @@ function createSubscribe(maskError: ErrorMasker) {
 }
 
 /**
- * Runs `messageAdded` subscriptions. Over graphql-ws it answers them itself, masked, so that the
- * subscribe hooks after it (Yoga's error masking among them) do not wrap every socket's stream in
- * iterators of their own: it must be the last plugin that hooks subscriptions.
+ * Runs the subscriptions marked `deliveredPerAudience`. Over graphql-ws it answers them itself,
+ * masked, so that the subscribe hooks after it (Yoga's error masking among them) do not wrap
+ * every socket's stream in iterators of their own: it must be the last plugin that hooks
+ * subscriptions.
  */
-export function shareMessageAddedResults(maskError: ErrorMasker): Plugin<RequestScope> {
+export function shareFeedResults(maskError: ErrorMasker): Plugin<RequestScope> {
   const subscribe = createSubscribe(maskError);
   return {
     onSubscribe({ args, setSubscribeFn, setResultAndStopExecution }) {
-      if (!isMessageAdded(args)) return;
+      if (!isDeliveredPerAudience(args)) return;
       const subscriptionArgs = args as SubscriptionArgs;
       if (subscriptionArgs.contextValue.sendNext) {
         setResultAndStopExecution(subscribe(subscriptionArgs) as never);

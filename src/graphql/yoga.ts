@@ -7,7 +7,7 @@ import { graphqlLimits } from '../security/graphql-limits.js';
 import type { TransportContext } from './context.js';
 import { createErrorMasker } from './errors.js';
 import { schema } from './schema.js';
-import { shareMessageAddedResults } from './shared-delivery.js';
+import { shareFeedResults } from './shared-delivery.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -23,7 +23,7 @@ export function createGraphQLServer(app: App, plugins: Plugin<RequestScope>[] = 
     landingPage: false,
     graphiql: { subscriptionsProtocol: 'WS', title: 'ZeroHour Chat GraphQL' },
     renderGraphiQL,
-    plugins: [...graphqlLimits(app.config), ...plugins, shareMessageAddedResults(maskClientError)],
+    plugins: [...graphqlLimits(app.config), ...plugins, shareFeedResults(maskClientError)],
     maskedErrors: { maskError: maskClientError },
     logging: {
       debug: (...args) => app.logger.debug(args),

@@ -4,7 +4,10 @@
  * hash, security phrase, `_id`) have no way in.
  */
 import type { ChatDoc, MessageDoc, PublicUser, UserDoc } from '../db/documents.js';
-import type { MessageEvent } from '../events/bus.js';
+import type { MessageAdded } from '../events/bus.js';
+
+/** A message event the old clients can be shown: its sender is known. */
+export type LegacyMessageEvent = MessageAdded & { sender: PublicUser };
 
 const iso = (date: Date | null | undefined) => (date ? date.toISOString() : null);
 
@@ -85,7 +88,7 @@ function once<Key extends object>(format: (key: Key) => string) {
 }
 
 /** What the WebSocket-era clients receive for a new message. */
-function broadcastJson({ message, sender }: MessageEvent) {
+function broadcastJson({ message, sender }: LegacyMessageEvent) {
   return {
     message_id: message.message_id,
     chat_id: message.chat_id,
@@ -96,9 +99,13 @@ function broadcastJson({ message, sender }: MessageEvent) {
 }
 
 /** What the SSE-era clients receive for a new message. */
-function sseMessageJson(event: MessageEvent) {
+function sseMessageJson(event: LegacyMessageEvent) {
   return { type: 'message', ...broadcastJson(event) };
 }
 
-export const broadcastText = once((event: MessageEvent) => JSON.stringify(broadcastJson(event)));
-export const sseMessageText = once((event: MessageEvent) => JSON.stringify(sseMessageJson(event)));
+export const broadcastText = once((event: LegacyMessageEvent) =>
+  JSON.stringify(broadcastJson(event)),
+);
+export const sseMessageText = once((event: LegacyMessageEvent) =>
+  JSON.stringify(sseMessageJson(event)),
+);

@@ -8,11 +8,13 @@ import type { Duplex } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
 import type { App } from '../app.js';
 import { AppError } from '../errors.js';
-import type { MessageEvent } from '../events/bus.js';
+import { followUserMessages, type UserResume } from '../timeline/follow.js';
 import type { ConnectionOptions } from '../users/presence.js';
 import { clientAddress } from '../security/client-address.js';
 import { pathOf, refusalFor, rejectUpgrade, type Refusal } from '../transport/http.js';
+import { CLOSE } from '../transport/socket-policy.js';
 import { authorizeLegacyUser, legacyToken } from './auth.js';
+import type { LegacyMessageEvent } from './json.js';
 import type { LegacySession } from './session.js';
 import { createLegacySse } from './sse.js';
 import { createLegacyWebSockets } from './websocket.js';
@@ -41,7 +43,7 @@ export function createLegacyRealtime(app: App): LegacyRealtime {
       userId,
       token,
       clientIp,
-      follow: (deliver, end) => follow(app, userId, deliver, { expiresAt, end }),
+      follow: (deliver, end, resume) => follow(app, userId, deliver, { expiresAt, end }, resume),
     };
   }
 
@@ -94,23 +96,33 @@ function webSocketUserId(url: string | undefined): string | null {
 function follow(
   app: App,
   userId: string,
-  deliver: (event: MessageEvent) => void,
-  options: ConnectionOptions,
+  deliver: (event: LegacyMessageEvent) => void,
+  options: ConnectionOptions & { end: (reason: string) => void },
+  resume?: UserResume,
 ): () => void {
   const release = app.presence.connect(userId, options);
-  const stopListening = app.bus.onInbox(userId, (event) => {
-    // A failing socket must not stop delivery to the other listeners of the event.
-    try {
-      deliver(event);
-    } catch (error) {
-      app.logger.error({ err: error, userId }, 'inbox delivery failed');
-    }
+  const events = followUserMessages(app, userId, resume);
+  events.pipeTo({
+    push: (event) => {
+      // A failing socket must not stop delivery to the other listeners of the event.
+      try {
+        // A message whose sender is no longer stored cannot take the old shape.
+        if (event.type === 'message' && event.sender) deliver(event as LegacyMessageEvent);
+      } catch (error) {
+        app.logger.error({ err: error, userId }, 'legacy delivery failed');
+      }
+    },
+    end: (error) => {
+      if (error === undefined) return;
+      app.logger.error({ err: error, userId }, 'legacy stream failed');
+      options.end(CLOSE.failed.reason);
+    },
   });
   let stopped = false;
   return () => {
     if (stopped) return;
     stopped = true;
     release();
-    stopListening();
+    void events.return();
   };
 }

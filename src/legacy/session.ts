@@ -1,4 +1,5 @@
-import type { MessageEvent } from '../events/bus.js';
+import type { UserResume } from '../timeline/follow.js';
+import type { LegacyMessageEvent } from './json.js';
 
 /** An admitted connection of one user. */
 export interface LegacySession {
@@ -7,8 +8,13 @@ export interface LegacySession {
   token: string | null;
   clientIp: string;
   /**
-   * Holds presence and hands over each inbox event until the returned function is called;
-   * `end` is called when the token expires or is revoked.
+   * Holds presence and hands over each message of the user's chats (in each chat's order, each
+   * once; with `resume`, first those stored after it) until the returned function is called.
+   * `end` is called when the token expires or is revoked, or the stream fails.
    */
-  follow(deliver: (event: MessageEvent) => void, end: (reason: string) => void): () => void;
+  follow(
+    deliver: (event: LegacyMessageEvent) => void,
+    end: (reason: string) => void,
+    resume?: UserResume,
+  ): () => void;
 }

@@ -1,19 +1,61 @@
 /**
  * `GET /sse/{user_id}`: the SSE-era client's stream. Unnamed events only (a named event is
- * ignored by that client); every message carries an `id:` so that a reconnect with
- * Last-Event-ID gets what it missed.
+ * ignored by that client). Every message carries an `id:` so that a reconnect with Last-Event-ID
+ * gets what it missed, exactly once: the id says how far the stream got in each of the user's
+ * chats (their timelines are numbered per chat, not across chats) and since when it has been
+ * following, so that chats it has not delivered from yet are read from that time on.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import type { App } from '../app.js';
-import { findChatsOf } from '../chats/repository.js';
-import type { MessageEvent } from '../events/bus.js';
-import { asMessageEvents, findInboxAfter, type TimelinePosition } from '../messages/repository.js';
-import { cursorOf, toPosition } from '../messages/service.js';
+import { CLOCK_MARGIN_MS } from '../events/catch-up.js';
+import { decodeCursor, encodeCursor } from '../pagination.js';
+import type { UserResume } from '../timeline/follow.js';
+import { cursorOf, decodePosition, isNumbered } from '../timeline/position.js';
 import { CLOSE_GRACE_MS, SLOW_CONSUMER_BYTES } from '../transport/socket-policy.js';
-import { sseMessageText } from './json.js';
+import { sseMessageText, type LegacyMessageEvent } from './json.js';
 import type { LegacySession } from './session.js';
 
-const REPLAY_LIMIT = 1000;
+/** Where a stream stands: since when it follows, and the last number it sent per chat. */
+const streamPosition = z.object({
+  t: z.number().int(),
+  p: z.record(z.string(), z.number().int().nonnegative()),
+});
+
+const eventId = (since: number, positions: Map<string, number>) =>
+  encodeCursor({ t: since, p: Object.fromEntries(positions) });
+
+/** Where a reconnecting client stopped, from its Last-Event-ID; null for none (or not ours). */
+function resumeFrom(request: FastifyRequest): (UserResume & { followingSince: number }) | null {
+  const header = request.headers['last-event-id'];
+  const lastId =
+    (typeof header === 'string' && header) ||
+    new URL(request.url, 'http://localhost').searchParams.get('lastEventId');
+  if (!lastId) return null;
+  try {
+    const { t, p } = decodeCursor(streamPosition, lastId, 'Last-Event-ID');
+    return {
+      followingSince: t,
+      positions: new Map(Object.entries(p)),
+      since: new Date(t - CLOCK_MARGIN_MS),
+    };
+  } catch {
+    // An id from before numbering: a message's position by (time, id).
+  }
+  try {
+    const position = decodePosition(lastId, 'Last-Event-ID');
+    if (isNumbered(position)) return null;
+    const at = position.timestamp.getTime();
+    return {
+      followingSince: at,
+      positions: new Map(),
+      since: position.timestamp,
+      unnumberedAfter: position,
+    };
+  } catch {
+    return null;
+  }
+}
 
 export function createLegacySse(app: App) {
   /** Ends a stream for shutdown, resolving once it is closed. */
@@ -43,19 +85,23 @@ export function createLegacySse(app: App) {
         if (response.writableLength > SLOW_CONSUMER_BYTES) response.destroy();
         else response.write(chunk);
       };
-      const replayed = new Set<string>();
-      const send = (event: MessageEvent) => {
-        if (replayed.has(event.message.message_id)) return;
-        write(`id: ${cursorOf(event.message)}\ndata: ${sseMessageText(event)}\n\n`);
+      const resume = resumeFrom(request);
+      const followingSince = resume?.followingSince ?? Date.now();
+      const positions = new Map(resume?.positions);
+      const send = (event: LegacyMessageEvent) => {
+        if (event.seq !== null) positions.set(event.chatId, event.seq);
+        // A message from before numbering (replayed for an old id) keeps an id of its own kind.
+        const id =
+          event.seq === null ? cursorOf(event.message) : eventId(followingSince, positions);
+        write(`id: ${id}\ndata: ${sseMessageText(event)}\n\n`);
       };
 
-      const after = replayPosition(request);
-      // Live events wait here until the replay is out, so none falls in between.
-      let backlog: MessageEvent[] | null = after ? [] : null;
+      write(`data: ${JSON.stringify({ type: 'connected', user_id: session.userId })}\n\n`);
       const stop = session.follow(
-        (event) => (backlog ? backlog.push(event) : send(event)),
+        send,
         // The browser reconnects by itself; with a revoked or expired token it is then refused.
         () => response.end(),
+        resume ?? undefined,
       );
       const keepAlive = setInterval(
         () => write(': keepalive\n\n'),
@@ -76,54 +122,10 @@ export function createLegacySse(app: App) {
         clearInterval(keepAlive);
         enders.delete(end);
       });
-
-      write(`data: ${JSON.stringify({ type: 'connected', user_id: session.userId })}\n\n`);
-      if (!after) return;
-      missedSince(app, session.userId, after).then(
-        (missed) => {
-          for (const event of missed) {
-            send(event);
-            replayed.add(event.message.message_id);
-          }
-          for (const event of backlog ?? []) send(event);
-          backlog = null;
-        },
-        (error: unknown) => {
-          // The client reconnects with the same Last-Event-ID and gets another try.
-          app.logger.error({ err: error }, 'SSE replay failed');
-          response.end();
-        },
-      );
     },
 
     async close(): Promise<void> {
       await Promise.all([...enders].map((end) => end()));
     },
   };
-}
-
-/** From the Last-Event-ID header, or `lastEventId` in the query; an id not ours means none. */
-function replayPosition(request: FastifyRequest): TimelinePosition | null {
-  const header = request.headers['last-event-id'];
-  const cursor =
-    (typeof header === 'string' && header) ||
-    new URL(request.url, 'http://localhost').searchParams.get('lastEventId');
-  if (!cursor) return null;
-  try {
-    return toPosition(cursor, 'Last-Event-ID');
-  } catch {
-    return null;
-  }
-}
-
-/** The user's messages after `after`, across all their chats, oldest first. */
-async function missedSince(
-  app: App,
-  userId: string,
-  after: TimelinePosition,
-): Promise<MessageEvent[]> {
-  const chats = await findChatsOf(app.db, userId);
-  const chatIds = chats.map((chat) => chat.chat_id);
-  const messages = await findInboxAfter(app.db, chatIds, after, REPLAY_LIMIT);
-  return asMessageEvents(app.db, chats, messages);
 }

@@ -40,11 +40,11 @@ export function createLegacyWebSockets(app: App) {
   function serve(socket: WebSocket, session: LegacySession): void {
     const stop = session.follow(
       (event) => {
-        if (socket.readyState !== WebSocket.OPEN) return;
-        if (cutOffIfBehind(socket)) return;
+        if (socket.readyState !== WebSocket.OPEN || cutOffIfBehind(socket)) return;
         socket.send(broadcastText(event));
       },
-      (reason) => socket.close(CLOSE.forbidden, reason),
+      (reason) =>
+        socket.close(reason === CLOSE.failed.reason ? CLOSE.failed.code : CLOSE.forbidden, reason),
     );
 
     let queued = 0;

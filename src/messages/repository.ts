@@ -1,23 +1,19 @@
-import type { Filter } from 'mongodb';
+import type { Filter, Sort } from 'mongodb';
 import { findIn } from '../db/batch.js';
-import type { Database } from '../db/mongo.js';
-import { toPublicUser, type ChatDoc, type MessageDoc } from '../db/documents.js';
-import type { MessageEvent } from '../events/bus.js';
+import { isDuplicateKeyError, type Database } from '../db/mongo.js';
+import type { MessageDoc } from '../db/documents.js';
+import type { UnnumberedPosition } from '../timeline/position.js';
 
-/** A retried send carries the same key, so the `_id` index refuses the second copy. */
-export const idempotencyKey = (chatId: string, senderId: string, clientMessageId: string) =>
-  `msg:${chatId}:${senderId}:${clientMessageId}`;
-
-export async function insertMessage(
-  { messages }: Database,
-  message: MessageDoc,
-  key: string | undefined,
-): Promise<void> {
-  await messages.insertOne(key ? { _id: key, ...message } : { ...message });
-}
-
-export function findMessageByKey({ messages }: Database, key: string) {
-  return messages.findOne({ _id: key }, { projection: { _id: 0 } });
+/**
+ * Stores the copy of a numbered message that history reads (and the old server could). Its `_id`
+ * is its timeline key, so writing it again (a retry finishing a send, a repair) changes nothing.
+ */
+export async function insertMessageCopy({ messages }: Database, message: MessageDoc) {
+  try {
+    await messages.insertOne({ _id: `${message.chat_id}:${message.seq}`, ...message });
+  } catch (error) {
+    if (!isDuplicateKeyError(error)) throw error;
+  }
 }
 
 export const findMessagesByIds = ({ messages }: Database, ids: readonly string[]) =>
@@ -34,91 +30,70 @@ export function findLatestMessage({ messages }: Database, chatId: string) {
   );
 }
 
-/** A position in a chat's timeline: messages are ordered by (timestamp, message_id). */
-export interface TimelinePosition {
-  timestamp: Date;
-  messageId: string;
+const slice = (limit: number, sort: Sort) =>
+  // One round trip: no getMore, no killCursors, whatever the page size.
+  ({ sort, limit, batchSize: limit, singleBatch: true, projection: { _id: 0 } }) as const;
+
+/** Up to `limit` numbered messages of a chat in (after, before), from the oldest or newest end. */
+export function findNumberedSlice(
+  { messages }: Database,
+  chatId: string,
+  range: { after?: number; before?: number },
+  fromEnd: 'oldest' | 'newest',
+  limit: number,
+): Promise<MessageDoc[]> {
+  const direction = fromEnd === 'oldest' ? 1 : -1;
+  return messages
+    .find(
+      {
+        chat_id: chatId,
+        seq: { $gt: range.after ?? 0, $lt: range.before ?? Number.MAX_SAFE_INTEGER },
+      },
+      slice(limit, { seq: direction }),
+    )
+    .toArray();
 }
 
-const afterPosition = (p: TimelinePosition): Filter<MessageDoc> => ({
+const afterUnnumbered = (p: UnnumberedPosition): Filter<MessageDoc> => ({
   $or: [
     { timestamp: { $gt: p.timestamp } },
     { timestamp: p.timestamp, message_id: { $gt: p.messageId } },
   ],
 });
-const beforePosition = (p: TimelinePosition): Filter<MessageDoc> => ({
+const beforeUnnumbered = (p: UnnumberedPosition): Filter<MessageDoc> => ({
   $or: [
     { timestamp: { $lt: p.timestamp } },
     { timestamp: p.timestamp, message_id: { $lt: p.messageId } },
   ],
 });
 
-/** Up to `limit` messages after `after` and before `before`, from the oldest or the newest end. */
-export function findTimelineSlice(
+/**
+ * Up to `limit` messages stored before numbering (ordered by timestamp, then id) in (after,
+ * before), from the oldest or newest end.
+ */
+export function findUnnumberedSlice(
   { messages }: Database,
   chatId: string,
-  range: { after?: TimelinePosition; before?: TimelinePosition },
+  range: { after?: UnnumberedPosition; before?: UnnumberedPosition },
   fromEnd: 'oldest' | 'newest',
   limit: number,
 ): Promise<MessageDoc[]> {
   const bounds = [
-    range.after && afterPosition(range.after),
-    range.before && beforePosition(range.before),
+    range.after && afterUnnumbered(range.after),
+    range.before && beforeUnnumbered(range.before),
   ];
   const conditions = bounds.filter((bound): bound is Filter<MessageDoc> => Boolean(bound));
   const direction = fromEnd === 'oldest' ? 1 : -1;
   return messages
-    .find(conditions.length ? { chat_id: chatId, $and: conditions } : { chat_id: chatId }, {
-      sort: { timestamp: direction, message_id: direction },
-      limit,
-      // One round trip: no getMore, no killCursors, whatever the page size.
-      batchSize: limit,
-      singleBatch: true,
-      projection: { _id: 0 },
-    })
-    .toArray();
-}
-
-/** Up to `limit` messages of any of `chatIds` after `after`, oldest first (a user's inbox). */
-export function findInboxAfter(
-  { messages }: Database,
-  chatIds: string[],
-  after: TimelinePosition,
-  limit: number,
-): Promise<MessageDoc[]> {
-  return messages
     .find(
-      { chat_id: { $in: chatIds }, ...afterPosition(after) },
       {
-        sort: { timestamp: 1, message_id: 1 },
-        limit,
-        batchSize: limit,
-        singleBatch: true,
-        projection: { _id: 0 },
+        chat_id: chatId,
+        seq: { $exists: false },
+        ...(conditions.length ? { $and: conditions } : {}),
       },
+      slice(limit, { timestamp: direction, message_id: direction }),
     )
     .toArray();
-}
-
-/**
- * Stored messages as bus events, for subscribers that missed them: each with its sender's public
- * fields (one query for all senders) and its chat's participants. A message whose sender or chat
- * is gone is left out.
- */
-export async function asMessageEvents(
-  { users }: Database,
-  chats: ChatDoc[],
-  messages: MessageDoc[],
-): Promise<MessageEvent[]> {
-  const participantsOf = new Map(chats.map((chat) => [chat.chat_id, chat.participants]));
-  const senderIds = [...new Set(messages.map((message) => message.sender_id))];
-  const found = await users.find({ user_id: { $in: senderIds } }).toArray();
-  const senders = new Map(found.map((user) => [user.user_id, toPublicUser(user)]));
-  return messages.flatMap((message) => {
-    const sender = senders.get(message.sender_id);
-    const participants = participantsOf.get(message.chat_id);
-    return sender && participants ? [{ message, sender, participants }] : [];
-  });
 }
 
 /** When each chat's newest message at or before `asOf` was sent (for a stable chat list). */
@@ -141,4 +116,19 @@ export async function lastActivityAsOf(
     if (timestamp) result.set(chatId, timestamp);
   });
   return result;
+}
+
+/** Up to `limit` unnumbered messages of any of `chatIds` after `after`, oldest first. */
+export function findUnnumberedOfChats(
+  { messages }: Database,
+  chatIds: string[],
+  after: UnnumberedPosition,
+  limit: number,
+): Promise<MessageDoc[]> {
+  return messages
+    .find(
+      { chat_id: { $in: chatIds }, seq: { $exists: false }, ...afterUnnumbered(after) },
+      slice(limit, { timestamp: 1, message_id: 1 }),
+    )
+    .toArray();
 }

@@ -1,32 +1,23 @@
-/** Sending messages (stored, then broadcast) and reading a chat's history page by page. */
+/** Sending messages (stored in the chat's timeline, then broadcast) and reading a chat's history. */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { Repeater } from 'graphql-yoga';
-import { toPublicUser, type MessageModel } from '../db/documents.js';
-import type { EventBus, MessageEvent } from '../events/bus.js';
-import type { MessageDoc } from '../db/documents.js';
-import { isDuplicateKeyError } from '../db/mongo.js';
+import { toPublicUser, type ChatDoc, type MessageDoc, type MessageModel } from '../db/documents.js';
+import type { Database } from '../db/mongo.js';
 import { badInput } from '../errors.js';
 import { requireViewer, type RequestScope } from '../request/scope.js';
-import { recordLastMessage } from '../chats/repository.js';
 import { requireMembership } from '../chats/service.js';
+import { buildPage, checkPageSize, type Edge, type Page } from '../pagination.js';
 import {
-  buildPage,
-  checkPageSize,
-  decodeCursor,
-  encodeCursor,
-  type Edge,
-  type Page,
-} from '../pagination.js';
+  cursorOf,
+  decodePosition,
+  encodePosition,
+  isNumbered,
+  positionOf,
+  type Position,
+} from '../timeline/position.js';
+import { addMessage, clientKeyOf } from '../timeline/service.js';
 import { id, parseInput, userText } from '../validation.js';
-import {
-  findMessageById,
-  findMessageByKey,
-  findTimelineSlice,
-  idempotencyKey,
-  insertMessage,
-  type TimelinePosition,
-} from './repository.js';
+import { findMessageById, findNumberedSlice, findUnnumberedSlice } from './repository.js';
 
 export type MessagePage = Page<MessageModel>;
 export type MessagePageEdge = Edge<MessageModel>;
@@ -43,8 +34,8 @@ const sendInput = z.object({
 });
 
 /**
- * Stores a message, moves the chat's summary forward and broadcasts it. The message is durable
- * before anyone is told about it. A retry with the same clientMessageId returns the stored message.
+ * Stores a message in its chat's timeline and broadcasts it; it is durable before anyone is told
+ * about it. A retry with the same clientMessageId returns the message stored first.
  */
 export async function sendMessage(
   scope: RequestScope,
@@ -54,42 +45,64 @@ export async function sendMessage(
   const fields = parseInput(sendInput, input);
   await scope.app.rateLimits.consume('sendsPerUser', viewer.user_id);
   const chat = await requireMembership(scope, fields.chatId);
-  const { db, bus } = scope.app;
-
-  const message: MessageDoc = {
-    message_id: randomUUID(),
-    chat_id: chat.chat_id,
-    sender_id: viewer.user_id,
-    content: fields.content,
-    timestamp: new Date(),
-    message_type: 'text',
-    ...(fields.clientMessageId ? { client_message_id: fields.clientMessageId } : {}),
-  };
-  const key = fields.clientMessageId
-    ? idempotencyKey(chat.chat_id, viewer.user_id, fields.clientMessageId)
-    : undefined;
-  try {
-    await insertMessage(db, message, key);
-  } catch (error) {
-    const original = key && isDuplicateKeyError(error) ? await findMessageByKey(db, key) : null;
-    if (!original) throw error;
-    // A retry: the first attempt may have failed after storing, so finish its summary update.
-    await recordLastMessage(db, original);
-    return original;
-  }
-  await recordLastMessage(db, message);
   const sender = toPublicUser(viewer);
-  bus.publishMessage({ message, sender, participants: chat.participants });
-  return { ...message, sender };
+  const stored = await addMessage(
+    scope.app,
+    chat,
+    sender,
+    {
+      message_id: randomUUID(),
+      chat_id: chat.chat_id,
+      sender_id: viewer.user_id,
+      content: fields.content,
+      timestamp: new Date(),
+      message_type: 'text',
+      ...(fields.clientMessageId ? { client_message_id: fields.clientMessageId } : {}),
+    },
+    fields.clientMessageId
+      ? clientKeyOf(chat.chat_id, viewer.user_id, fields.clientMessageId)
+      : undefined,
+  );
+  return { ...stored, sender };
 }
 
-const messageCursor = z.tuple([z.number().int(), z.string()]);
-export const toPosition = (cursor: string, field: string): TimelinePosition => {
-  const [time, messageId] = decodeCursor(messageCursor, cursor, field);
-  return { timestamp: new Date(time), messageId };
-};
-export const cursorOf = (message: MessageDoc) =>
-  encodeCursor([message.timestamp.getTime(), message.message_id]);
+/**
+ * Up to `limit` of a chat's messages between two positions, from the oldest or the newest end:
+ * messages stored before numbering first (by time), then numbered ones (by number).
+ */
+async function findTimelineSlice(
+  db: Database,
+  chat: ChatDoc,
+  range: { after?: Position; before?: Position },
+  fromEnd: 'oldest' | 'newest',
+  limit: number,
+): Promise<MessageDoc[]> {
+  const { after, before } = range;
+  const unnumbered = {
+    wanted: chat.legacy_messages !== false && !(after && isNumbered(after)),
+    range: {
+      after: after && !isNumbered(after) ? after : undefined,
+      before: before && !isNumbered(before) ? before : undefined,
+    },
+  };
+  const numbered = {
+    wanted: !(before && !isNumbered(before)),
+    range: {
+      after: after && isNumbered(after) ? after.seq : undefined,
+      before: before && isNumbered(before) ? before.seq : undefined,
+    },
+  };
+  const readUnnumbered = (size: number) =>
+    unnumbered.wanted ? findUnnumberedSlice(db, chat.chat_id, unnumbered.range, fromEnd, size) : [];
+  const readNumbered = (size: number) =>
+    numbered.wanted ? findNumberedSlice(db, chat.chat_id, numbered.range, fromEnd, size) : [];
+  const [first, second] =
+    fromEnd === 'oldest' ? [readUnnumbered, readNumbered] : [readNumbered, readUnnumbered];
+  const found = await first(limit);
+  return found.length >= limit || limit === 0
+    ? found
+    : [...found, ...(await second(limit - found.length))];
+}
 
 export interface MessagePageArgs {
   first?: number | null;
@@ -100,8 +113,8 @@ export interface MessagePageArgs {
 
 /**
  * A page of a chat's messages, oldest first. `first`/`after` page forwards, `last`/`before`
- * backwards; with neither size, the newest messages. Cursors are (timestamp, id) positions,
- * so concurrent inserts never shift a page.
+ * backwards; with neither size, the newest messages. Cursors are timeline positions, so
+ * concurrent sends never shift a page.
  */
 export async function listMessages(
   scope: RequestScope,
@@ -116,14 +129,14 @@ export async function listMessages(
     throw badInput('Pass either first or last, not both', 'last');
   }
   const range = {
-    after: args.after ? toPosition(args.after, 'after') : undefined,
-    before: args.before ? toPosition(args.before, 'before') : undefined,
+    after: args.after ? decodePosition(args.after, 'after') : undefined,
+    before: args.before ? decodePosition(args.before, 'before') : undefined,
   };
   const forwards = first !== undefined || (last === undefined && !!range.after && !range.before);
   const size = first ?? last ?? DEFAULT_PAGE;
   const found = await findTimelineSlice(
     scope.app.db,
-    chat.chat_id,
+    chat,
     range,
     forwards ? 'oldest' : 'newest',
     size + 1,
@@ -154,7 +167,7 @@ export async function listRecentMessages(
     const anchor = await findMessageById(scope.app.db, options.beforeMessageId);
     if (anchor?.chat_id !== chat.chat_id)
       throw badInput('before: no such message in this chat', 'before');
-    before = cursorOf(anchor);
+    before = encodePosition(positionOf(anchor));
   }
   const page = await listMessages(
     scope,
@@ -163,71 +176,4 @@ export async function listRecentMessages(
     MAX_HISTORY,
   );
   return page.edges.map((edge) => edge.node);
-}
-
-/** A new message for a subscriber: live events carry the sender and participants along. */
-export type MessageAddedPayload = Pick<MessageEvent, 'message'> & Partial<MessageEvent>;
-
-const CATCH_UP_PAGE = 100;
-
-/** Subscribes to a chat's live messages that the user may receive. */
-const liveMessagesFor = (bus: EventBus, chatId: string, userId: string) => () =>
-  bus.chatMessages(chatId, (event) => event.participants.includes(userId));
-
-/**
- * The messages of one chat as they arrive. With `after`, first every message stored after that
- * position (paged from the database), then live ones; live events that arrive meanwhile wait,
- * and none is delivered twice. Membership is checked now and again for every live event.
- */
-export async function followChat(
-  scope: RequestScope,
-  chatId: string,
-  after?: string | null,
-): Promise<AsyncIterable<MessageAddedPayload>> {
-  const viewer = requireViewer(scope);
-  const chat = await requireMembership(scope, chatId);
-  const from = after ? toPosition(after, 'after') : null;
-  // The subscription may live for hours: it keeps the ids it needs, not what it read to start.
-  scope.loaders.forget();
-  const { bus, db } = scope.app;
-  const follow = liveMessagesFor(bus, chat.chat_id, viewer.user_id);
-  if (!from) return follow();
-
-  // Runs on the first next(): a stream never read never subscribes.
-  return new Repeater<MessageAddedPayload>(async (push, stop) => {
-    // Subscribed before the database is read below: nothing falls in between.
-    const live = follow();
-    const replayed = new Set<string>();
-    let backlog: MessageEvent[] | null = [];
-    const deliver = (event: MessageAddedPayload) =>
-      replayed.has(event.message.message_id) ? undefined : push(event);
-    const pumped = (async () => {
-      for (let next = await live.next(); !next.done; next = await live.next()) {
-        if (backlog) backlog.push(next.value);
-        else await deliver(next.value);
-      }
-    })();
-    let position = from;
-    for (;;) {
-      const page = await findTimelineSlice(
-        db,
-        chat.chat_id,
-        { after: position },
-        'oldest',
-        CATCH_UP_PAGE,
-      );
-      for (const message of page) {
-        await push({ message });
-        replayed.add(message.message_id);
-      }
-      const last = page.at(-1);
-      if (page.length < CATCH_UP_PAGE || !last) break;
-      position = { timestamp: last.timestamp, messageId: last.message_id };
-    }
-    for (const event of backlog) await deliver(event);
-    backlog = null;
-    await stop;
-    await live.return();
-    await pumped;
-  });
 }

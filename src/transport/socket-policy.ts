@@ -19,6 +19,8 @@ export const CLOSE_GRACE_MS = 2000;
 export const CLOSE = {
   /** The server stops: clients reconnect, elsewhere if they can. */
   shuttingDown: { code: 1001, reason: 'Server shutting down' },
+  /** The server could not go on serving the stream (a database read failed): reconnect. */
+  failed: { code: 1011, reason: 'Stream failed' },
   /** Fallen behind by more than SLOW_CONSUMER_BYTES. */
   slowConsumer: { code: 1008, reason: 'slow consumer' },
   /** The token expired or was revoked (the reason says which), or was refused at init. */

@@ -2,6 +2,7 @@ import type { Resolvers } from '../generated/graphql.js';
 import type { UserModel } from '../db/documents.js';
 import type { PresenceEvent } from '../events/bus.js';
 import type { GraphQLContext } from '../graphql/context.js';
+import { ownerRelative } from '../graphql/viewer-dependence.js';
 import { requireViewer } from '../request/scope.js';
 import { contactIds } from '../chats/service.js';
 import { findUser, searchUsers } from './service.js';
@@ -34,7 +35,11 @@ export const usersResolvers: Resolvers = {
     lastName: (user) => user.last_name,
     isOnline: (user) => user.is_online ?? false,
     createdAt: (user) => user.created_at ?? null,
-    email: (user, _args, ctx) => privateField(user, ctx, 'email'),
-    mobileNo: (user, _args, ctx) => privateField(user, ctx, 'mobile_no'),
+    email: ownerRelative((user: UserModel, _args: unknown, ctx: GraphQLContext) =>
+      privateField(user, ctx, 'email'),
+    ),
+    mobileNo: ownerRelative((user: UserModel, _args: unknown, ctx: GraphQLContext) =>
+      privateField(user, ctx, 'mobile_no'),
+    ),
   },
 };

@@ -46,3 +46,15 @@ export function legacyMessage(chatId: string, senderId: string, content: string,
     message_type: 'text' as const,
   };
 }
+
+/** A chat document exactly as the Python backend stored it (its messages are unnumbered). */
+export function legacyChat(participants: string[], createdAt = new Date(Date.now() - 86_400_000)) {
+  return {
+    _id: new ObjectId(),
+    chat_id: randomUUID(),
+    participants,
+    created_at: createdAt,
+    last_message: null,
+    last_message_time: null,
+  };
+}

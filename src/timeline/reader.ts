@@ -1,0 +1,206 @@
+/**
+ * Reading a chat's timeline back: replays for subscribers that resume, and the bus's reads of
+ * events it did not receive (see TimelineReader).
+ */
+import {
+  toPublicUser,
+  type ChatDoc,
+  type MessageDoc,
+  type TimelineEventDoc,
+} from '../db/documents.js';
+import type { Database } from '../db/mongo.js';
+import type { ChatEvent, TimelineReader } from '../events/bus.js';
+import { findChatsByIds, findChatsOf } from '../chats/repository.js';
+import { findUnnumberedOfChats, findUnnumberedSlice } from '../messages/repository.js';
+import { findUsersByIds } from '../users/repository.js';
+import { numbered, storeDerived } from './derived.js';
+import { isNumbered, type Position, type UnnumberedPosition } from './position.js';
+import { findEventsAfter, findEventsOfChats } from './repository.js';
+import type { Sequencer } from './sequencer.js';
+
+/** Events read per query when replaying. */
+const REPLAY_PAGE = 100;
+/** At most this many events are read back for one topic after a Redis outage. */
+const READ_BACK_LIMIT = 10_000;
+
+/**
+ * Stored messages as subscribers receive them: with their senders' public fields (one query) and
+ * their chats (given, or one query). A message whose chat is gone is left out.
+ */
+async function asChatEvents(
+  db: Database,
+  messages: MessageDoc[],
+  chats?: ChatDoc[],
+): Promise<ChatEvent[]> {
+  if (messages.length === 0) return [];
+  const chatIds = [...new Set(messages.map((message) => message.chat_id))];
+  const senderIds = [...new Set(messages.map((message) => message.sender_id))];
+  const [foundChats, foundSenders] = await Promise.all([
+    chats ?? findChatsByIds(db, chatIds),
+    findUsersByIds(db, senderIds),
+  ]);
+  const chatById = new Map(foundChats.map((chat) => [chat.chat_id, chat]));
+  const senderById = new Map(foundSenders.map((user) => [user.user_id, toPublicUser(user)]));
+  return messages.flatMap((message) => {
+    const chat = chatById.get(message.chat_id);
+    if (!chat) return [];
+    const event: ChatEvent = {
+      type: 'message',
+      chatId: message.chat_id,
+      seq: message.seq ?? null,
+      message,
+      sender: senderById.get(message.sender_id) ?? null,
+      chat,
+    };
+    return [event];
+  });
+}
+
+const messagesOf = (events: TimelineEventDoc[]) => events.map(numbered);
+
+/**
+ * A chat's stored events from `from` on, page after page: first any messages stored before
+ * numbering (when `from` is among them), then numbered events after the position reached.
+ */
+export async function* replayChat(
+  db: Database,
+  chat: ChatDoc,
+  from: Position,
+  positions: ReadonlyMap<string, number>,
+): AsyncIterable<ChatEvent[]> {
+  if (!isNumbered(from) && chat.legacy_messages !== false) {
+    for (let after: UnnumberedPosition = from; ;) {
+      const page = await findUnnumberedSlice(db, chat.chat_id, { after }, 'oldest', REPLAY_PAGE);
+      yield await asChatEvents(db, page, [chat]);
+      const last = page.at(-1);
+      if (!last || page.length < REPLAY_PAGE) break;
+      after = { timestamp: last.timestamp, messageId: last.message_id };
+    }
+  }
+  for (;;) {
+    const after = positions.get(chat.chat_id) ?? 0;
+    const page = await findEventsAfter(db, chat.chat_id, after, REPLAY_PAGE);
+    yield await asChatEvents(db, messagesOf(page), [chat]);
+    if (page.length < REPLAY_PAGE) break;
+  }
+}
+
+/**
+ * Up to `limit` of a user's stored events: after the known position in each chat of `positions`,
+ * and those stored since `since` in their other chats (per chat in order).
+ */
+async function userEventsAfter(
+  db: Database,
+  chats: ChatDoc[],
+  positions: ReadonlyMap<string, number>,
+  since: Date,
+  limit: number,
+): Promise<{ events: ChatEvent[]; more: boolean }> {
+  const known = new Map<string, number>();
+  const others: string[] = [];
+  for (const chat of chats) {
+    const seq = positions.get(chat.chat_id);
+    if (seq === undefined) others.push(chat.chat_id);
+    else known.set(chat.chat_id, seq);
+  }
+  const page = await findEventsOfChats(db, known, { chatIds: others, since }, limit);
+  const events = await asChatEvents(db, messagesOf(interleaved(page)), chats);
+  return { events, more: page.length === limit };
+}
+
+/**
+ * Events of several chats, each chat's in number order, interleaved by when they were stored:
+ * the order a client saw them arrive (the page is read by chat and number, so that a page's end
+ * never skips an event).
+ */
+function interleaved(events: TimelineEventDoc[]): TimelineEventDoc[] {
+  const byChat = new Map<string, TimelineEventDoc[]>();
+  for (const event of events) {
+    const chat = byChat.get(event.chat_id) ?? [];
+    chat.push(event);
+    byChat.set(event.chat_id, chat);
+  }
+  const queues = [...byChat.values()].map((queue) => ({ queue, next: 0 }));
+  const merged: TimelineEventDoc[] = [];
+  while (merged.length < events.length) {
+    let earliest = queues[0]!;
+    for (const each of queues) {
+      const head = each.queue[each.next];
+      const best = earliest.queue[earliest.next];
+      if (head && (!best || head.at < best.at)) earliest = each;
+    }
+    merged.push(earliest.queue[earliest.next++]!);
+  }
+  return merged;
+}
+
+/**
+ * A user's stored events after `positions` (see userEventsAfter), page after page; first, with
+ * `unnumberedAfter`, their chats' messages stored before numbering after that position.
+ */
+export async function* replayUser(
+  db: Database,
+  userId: string,
+  positions: ReadonlyMap<string, number>,
+  since: Date,
+  unnumberedAfter?: UnnumberedPosition,
+): AsyncIterable<ChatEvent[]> {
+  const chats = await findChatsOf(db, userId);
+  const chatIds = chats.map((chat) => chat.chat_id);
+  for (let after = unnumberedAfter; after;) {
+    const page = await findUnnumberedOfChats(db, chatIds, after, REPLAY_PAGE);
+    yield await asChatEvents(db, page, chats);
+    const last = page.at(-1);
+    after =
+      last && page.length === REPLAY_PAGE
+        ? { timestamp: last.timestamp, messageId: last.message_id }
+        : undefined;
+  }
+  for (let more = true; more;) {
+    const page = await userEventsAfter(db, chats, positions, since, REPLAY_PAGE);
+    yield page.events;
+    more = page.more;
+  }
+}
+
+/** The bus's access to stored events (see TimelineReader). */
+export function createTimelineReader(db: Database, sequencer: Sequencer): TimelineReader {
+  return {
+    /**
+     * From the chats' summaries: `last_seq` is written after its event is stored, so it is never
+     * ahead of the timeline (a topic starting there may hand on an event stored just before).
+     */
+    async lastNumbers(follows) {
+      const chats =
+        'userId' in follows
+          ? await findChatsOf(db, follows.userId)
+          : await findChatsByIds(db, [follows.chatId]);
+      return new Map(chats.map((chat) => [chat.chat_id, chat.last_seq ?? 0]));
+    },
+    /**
+     * Read when an event did not come over the bus: its sender may have died before writing
+     * the history copy and the summary, so those are written here (again, harmlessly).
+     */
+    async eventsBetween(chatId, afterSeq, upToSeq) {
+      const page = messagesOf(
+        await findEventsAfter(db, chatId, afterSeq, upToSeq - afterSeq, upToSeq),
+      );
+      await Promise.all(page.map((message) => storeDerived(db, sequencer, message)));
+      return asChatEvents(db, page);
+    },
+    async missedSince(follows, positions, since) {
+      if ('userId' in follows) {
+        const chats = await findChatsOf(db, follows.userId);
+        return (await userEventsAfter(db, chats, positions, since, READ_BACK_LIMIT)).events;
+      }
+      const known = positions.get(follows.chatId);
+      const page = await findEventsOfChats(
+        db,
+        known === undefined ? new Map() : new Map([[follows.chatId, known]]),
+        { chatIds: known === undefined ? [follows.chatId] : [], since },
+        READ_BACK_LIMIT,
+      );
+      return asChatEvents(db, messagesOf(page));
+    },
+  };
+}

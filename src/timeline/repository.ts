@@ -1,0 +1,76 @@
+/** The `chat_events` collection: each chat's numbered events (see TimelineEventDoc). */
+import type { Filter } from 'mongodb';
+import type { TimelineEventDoc } from '../db/documents.js';
+import { isDuplicateKeyError, type Database } from '../db/mongo.js';
+
+export const eventKey = (chatId: string, seq: number) => `${chatId}:${seq}`;
+
+/**
+ * Stores an event under its number. 'taken': another event holds the number, or (with a
+ * `client_key`) the same send was stored before — the unique indexes refused it.
+ */
+export async function insertEvent(
+  { events }: Database,
+  event: TimelineEventDoc,
+): Promise<'stored' | 'taken'> {
+  try {
+    await events.insertOne(event);
+    return 'stored';
+  } catch (error) {
+    if (isDuplicateKeyError(error)) return 'taken';
+    throw error;
+  }
+}
+
+/** Whether a chat's event `seq` is stored (an `_id` lookup, the cheapest read there is). */
+export async function eventExists({ events }: Database, chatId: string, seq: number) {
+  const found = await events.findOne({ _id: eventKey(chatId, seq) }, { projection: { _id: 1 } });
+  return found !== null;
+}
+
+export function findEvent({ events }: Database, chatId: string, seq: number) {
+  return events.findOne({ _id: eventKey(chatId, seq) });
+}
+
+export function findEventByClientKey({ events }: Database, clientKey: string) {
+  return events.findOne({ client_key: clientKey });
+}
+
+const inOrder = (limit: number) =>
+  ({ sort: { chat_id: 1, seq: 1 }, limit, batchSize: limit, singleBatch: true }) as const;
+
+/** Up to `limit` events of a chat numbered after `afterSeq` (and up to `upToSeq`), in order. */
+export function findEventsAfter(
+  { events }: Database,
+  chatId: string,
+  afterSeq: number,
+  limit: number,
+  upToSeq = Number.MAX_SAFE_INTEGER,
+): Promise<TimelineEventDoc[]> {
+  return events
+    .find({ chat_id: chatId, seq: { $gt: afterSeq, $lte: upToSeq } }, inOrder(limit))
+    .toArray();
+}
+
+/**
+ * Up to `limit` events of several chats: after the known number in each of `known`, and those
+ * stored since `since` in `others`; per chat in order.
+ */
+export function findEventsOfChats(
+  { events }: Database,
+  known: ReadonlyMap<string, number>,
+  others: { chatIds: string[]; since: Date },
+  limit: number,
+): Promise<TimelineEventDoc[]> {
+  const branches: Filter<TimelineEventDoc>[] = [...known].map(([chatId, seq]) => ({
+    chat_id: chatId,
+    seq: { $gt: seq },
+  }));
+  if (others.chatIds.length > 0) {
+    branches.push({ chat_id: { $in: others.chatIds }, at: { $gte: others.since } });
+  }
+  if (branches.length === 0) return Promise.resolve([]);
+  return events
+    .find(branches.length === 1 ? branches[0]! : { $or: branches }, inOrder(limit))
+    .toArray();
+}
