@@ -15,6 +15,7 @@ import type { ChatEvent } from '../src/events/bus.js';
 import { eventCodec } from '../src/events/codec.js';
 import { startCluster, type Cluster, type Instance } from './support/cluster.js';
 import { openAckedSocket } from './support/graphql-ws.js';
+import { openEventStream } from './support/sse.js';
 import { createChat, registerUser, SEND } from './support/users.js';
 import { cleanupAfterEach, sleep, waitFor as waitUpTo, withTimeout } from './support/wait.js';
 
@@ -142,29 +143,18 @@ async function legacySocket(instance: Instance, user: User): Promise<Receiver> {
 }
 
 async function legacyStream(instance: Instance, user: User): Promise<Receiver> {
-  const abort = new AbortController();
-  const response = await fetch(`${instance.url}/sse/${user.id}?token=${user.token}`, {
-    signal: abort.signal,
-  });
-  expect(response.status).toBe(200);
   const ids: string[] = [];
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  const pumped = (async () => {
-    let buffer = '';
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      buffer += chunk.value;
-      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-        const data = /^data: (.*)$/m.exec(buffer.slice(0, end))?.[1];
-        const event = data ? (JSON.parse(data) as { message_id?: string }) : {};
-        if (event.message_id) ids.push(event.message_id);
-        buffer = buffer.slice(end + 2);
-      }
-    }
-  })().catch(() => undefined);
-  cleanups.push(() => {
-    abort.abort();
-    return pumped;
-  });
+  const errors: unknown[] = [];
+  const close = await openEventStream(
+    `${instance.url}/sse/${user.id}?token=${user.token}`,
+    {},
+    ({ data }) => {
+      const event = JSON.parse(data) as { message_id?: string };
+      if (event.message_id) ids.push(event.message_id);
+    },
+    (error) => errors.push(error),
+  );
+  cleanups.push(close);
   return { name: `legacy SSE on ${instance.name}`, ids: () => ids };
 }
 

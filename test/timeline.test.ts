@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startCluster, type Cluster, type Instance } from './support/cluster.js';
 import { legacyChat, legacyMessage } from './support/legacy.js';
+import { openEventStream } from './support/sse.js';
 import { createChat, registerUser, SEND, type TestUser } from './support/users.js';
 import { cleanupAfterEach, sleep, waitFor as waitUpTo } from './support/wait.js';
 
@@ -122,27 +123,18 @@ const messageAdded = (instance: Instance, user: TestUser, chatId: string, after?
 
 /** The legacy per-user SSE stream; `lastEventId` resumes. */
 async function legacyStream(instance: Instance, user: TestUser, lastEventId?: string) {
-  const abort = new AbortController();
-  const response = await fetch(`${instance.url}/sse/${user.id}?token=${user.token}`, {
-    signal: abort.signal,
-    headers: lastEventId ? { 'last-event-id': lastEventId } : {},
-  });
-  expect(response.status).toBe(200);
   const received: Received[] = [];
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  const pumped = (async () => {
-    let buffer = '';
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      buffer += chunk.value;
-      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-        const data = /^data: (.*)$/m.exec(buffer.slice(0, end))?.[1];
-        const event = data ? (JSON.parse(data) as { message_id?: string }) : {};
-        if (event.message_id) received.push({ id: event.message_id });
-        buffer = buffer.slice(end + 2);
-      }
-    }
-  })().catch(() => undefined);
-  cleanups.push(() => (abort.abort(), pumped));
+  const close = await openEventStream(
+    `${instance.url}/sse/${user.id}?token=${user.token}`,
+    { headers: lastEventId ? { 'last-event-id': lastEventId } : {} },
+    ({ data }) => {
+      const event = JSON.parse(data) as { message_id?: string };
+      if (event.message_id) received.push({ id: event.message_id });
+    },
+    // A broken stream shows as messages missing.
+    () => undefined,
+  );
+  cleanups.push(close);
   return { received };
 }
 
