@@ -3,7 +3,9 @@
  * `Query.chats` and `Chat.messages`, an HttpLink (token in the Authorization header) split with a
  * GraphQLWsLink over graphql-ws (token in the `connection_init` payload). What matters here is
  * what a real app relies on: ids that normalise, cursors that page without gaps, subscriptions
- * that deliver, errors that carry `extensions.code`, and a bad token that fails instead of hanging.
+ * that deliver, a chat list kept current by `myChats` and the cache, interface events
+ * (`chatEvents`) read through `possibleTypes`, errors that carry `extensions.code`, and a bad token
+ * that fails instead of hanging.
  */
 import {
   ApolloClient,
@@ -16,6 +18,8 @@ import {
   type NormalizedCacheObject,
   type ObservableQuery,
   type OperationVariables,
+  type PossibleTypesMap,
+  type SubscribeToMoreUpdateQueryFn,
   type TypedDocumentNode,
 } from '@apollo/client';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
@@ -233,10 +237,17 @@ interface AppClient {
   ws: Client;
   /** Close events of the graphql-ws socket. */
   closeCodes: number[];
+  /** Names of the operations sent over HTTP, in order (what a refetch would show up in). */
+  httpOperations: string[];
 }
 
-function apolloClient(token?: string, wsConnectionParams?: Record<string, unknown>): AppClient {
+function apolloClient(
+  token?: string,
+  wsConnectionParams?: Record<string, unknown>,
+  possibleTypes?: PossibleTypesMap,
+): AppClient {
   const closeCodes: number[] = [];
+  const httpOperations: string[] = [];
   const ws = createClient({
     url: server.wsUrl,
     webSocketImpl: WebSocket,
@@ -252,7 +263,11 @@ function apolloClient(token?: string, wsConnectionParams?: Record<string, unknow
   });
   const httpLink = new HttpLink({
     uri: server.graphqlUrl,
-    fetch,
+    fetch: (input: RequestInfo | URL, init?: RequestInit) => {
+      const body = typeof init?.body === 'string' ? (JSON.parse(init.body) as unknown) : {};
+      httpOperations.push((body as { operationName?: string }).operationName ?? '(unnamed)');
+      return fetch(input, init);
+    },
     headers: token ? { authorization: `Bearer ${token}` } : {},
   });
   const link = ApolloLink.split(
@@ -266,6 +281,7 @@ function apolloClient(token?: string, wsConnectionParams?: Record<string, unknow
   const apollo = new ApolloClient({
     link,
     cache: new InMemoryCache({
+      possibleTypes,
       typePolicies: {
         Query: { fields: { chats: relayStylePagination() } },
         Chat: { fields: { messages: relayStylePagination() } },
@@ -276,7 +292,7 @@ function apolloClient(token?: string, wsConnectionParams?: Record<string, unknow
     apollo.stop();
     await ws.dispose();
   });
-  return { apollo, ws, closeCodes };
+  return { apollo, ws, closeCodes, httpOperations };
 }
 
 type AppUser = TestUser;
@@ -314,10 +330,10 @@ interface Subscribed<Data> {
 }
 
 /** `client.subscribe`, collecting what arrives; unsubscribed after the test. */
-function subscribe<Data>(
+function subscribe<Data, Variables extends OperationVariables>(
   apollo: ApolloClient,
-  query: TypedDocumentNode<Data, { chatId: string }>,
-  variables: { chatId: string },
+  query: TypedDocumentNode<Data, Variables>,
+  variables: Variables,
 ): Subscribed<Data> {
   const collected: Subscribed<Data> = { data: [], errors: [], completed: false };
   const subscription = apollo.subscribe({ query, variables }).subscribe({
@@ -674,5 +690,454 @@ describe('Apollo Client: relayStylePagination with fetchMore', () => {
     for (const chatId of chatIds) {
       expect(entry(snapshot(apollo), `Chat:${chatId}`)).toMatchObject({ id: chatId });
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// A chat list kept current by `myChats`, as an app writes it: one fragment for a list item, a
+// watched `chats` query, and `subscribeToMore` whose `updateQuery` only orders the list (the
+// fields of a chat it already shows reach the list through normalisation: `Chat:<id>`).
+
+interface ChatListItem {
+  __typename?: 'Chat';
+  id: string;
+  lastMessagePreview: string | null;
+  lastMessageAt: string | null;
+  otherUser: UserFields | null;
+}
+
+const CHAT_LIST_ITEM: TypedDocumentNode<ChatListItem> = gql`
+  fragment ChatListItem on Chat {
+    id
+    lastMessagePreview
+    lastMessageAt
+    otherUser {
+      id
+      username
+    }
+  }
+`;
+
+interface ChatListData {
+  chats: { edges: { __typename?: 'ChatEdge'; cursor: string; node: ChatListItem }[] };
+}
+type ChatListVariables = { first: number };
+
+const CHAT_LIST: TypedDocumentNode<ChatListData, ChatListVariables> = gql`
+  query ChatList($first: Int) {
+    chats(first: $first) {
+      edges {
+        cursor
+        node {
+          ...ChatListItem
+        }
+      }
+    }
+  }
+  ${CHAT_LIST_ITEM}
+`;
+
+type ChatListChange = 'ADDED' | 'UPDATED' | 'REMOVED';
+interface MyChatsData {
+  myChats: { change: ChatListChange; chat: ChatListItem };
+}
+
+const MY_CHATS: TypedDocumentNode<MyChatsData, Record<string, never>> = gql`
+  subscription MyChats {
+    myChats {
+      change
+      chat {
+        ...ChatListItem
+      }
+    }
+  }
+  ${CHAT_LIST_ITEM}
+`;
+
+interface ChatEventData {
+  chatEvents: {
+    __typename: string;
+    cursor: string;
+    chatId: string;
+    seq: number | null;
+    /** Selected on MessageAdded only. */
+    message?: { id: string; content: string; sender: UserFields };
+  };
+}
+
+const CHAT_EVENTS: TypedDocumentNode<ChatEventData, { chatId: string; after?: string }> = gql`
+  subscription ChatEvents($chatId: ID!, $after: String) {
+    chatEvents(chatId: $chatId, after: $after) {
+      cursor
+      chatId
+      seq
+      ... on MessageAdded {
+        message {
+          id
+          content
+          sender {
+            id
+            username
+          }
+        }
+      }
+    }
+  }
+`;
+
+/**
+ * The app's `updateQuery`: a chat it does not show yet goes on top (ADDED, or UPDATED for a chat
+ * beyond the loaded page), a chat with a new message moves to the top as the list shows it (its
+ * new preview is already there: the subscription result was written to `Chat:<id>`), a removed
+ * chat is dropped. A chat that arrived live has no server cursor; paging on uses the last edge's.
+ */
+const applyChatListChange: SubscribeToMoreUpdateQueryFn<
+  ChatListData,
+  ChatListVariables,
+  MyChatsData
+> = (_unsafePrevious, { complete, previousData, subscriptionData }) => {
+  if (!complete) return undefined;
+  const { change, chat } = subscriptionData.data.myChats;
+  const edges = previousData.chats.edges;
+  const shownEdge = edges.find((edge) => edge.node.id === chat.id);
+  const others = edges.filter((edge) => edge !== shownEdge);
+  const withEdges = (next: ChatListData['chats']['edges']): ChatListData => ({
+    ...previousData,
+    chats: { ...previousData.chats, edges: next },
+  });
+  switch (change) {
+    case 'REMOVED':
+      return shownEdge ? withEdges(others) : undefined;
+    case 'ADDED':
+    case 'UPDATED':
+      if (shownEdge && change === 'ADDED') return undefined;
+      return withEdges([
+        shownEdge ?? { __typename: 'ChatEdge', cursor: '', node: chat },
+        ...others,
+      ]);
+  }
+};
+
+interface WatchedChatList {
+  client: AppClient;
+  /** The complete results the watched query emitted, oldest first. */
+  emitted: ChatListData[];
+  /** The `myChats` events handed to `updateQuery`, oldest first. */
+  events: MyChatsData['myChats'][];
+  errors: ErrorLike[];
+}
+
+/** The list as the watched query last emitted it: `[id, preview, other user's id]` per chat. */
+const rows = (watched: WatchedChatList) =>
+  (watched.emitted.at(-1)?.chats.edges ?? []).map(({ node }) => [
+    node.id,
+    node.lastMessagePreview,
+    node.otherUser?.id,
+  ]);
+
+/**
+ * A chat list screen: `watchQuery(chats(first: 20))` plus `subscribeToMore(myChats)`. With
+ * `reorder: false` its `updateQuery` records the event and changes nothing, so whatever the list
+ * then shows came from the cache write of the subscription result alone.
+ */
+async function watchChatList(user: AppUser, { reorder = true } = {}): Promise<WatchedChatList> {
+  const client = apolloClient(user.token);
+  const watched: WatchedChatList = { client, emitted: [], events: [], errors: [] };
+  const observable = client.apollo.watchQuery({ query: CHAT_LIST, variables: { first: 20 } });
+  const subscription = observable.subscribe({
+    next: (result) => {
+      if (result.dataState === 'complete') watched.emitted.push(result.data);
+      if (result.error) watched.errors.push(result.error);
+    },
+    error: (error: ErrorLike) => watched.errors.push(error),
+  });
+  cleanups.push(() => subscription.unsubscribe());
+  await waitFor(() => watched.emitted.length > 0, 'the chat list');
+  const stop = observable.subscribeToMore({
+    document: MY_CHATS,
+    updateQuery: (previous, options) => {
+      watched.events.push(options.subscriptionData.data.myChats);
+      return reorder ? applyChatListChange(previous, options) : undefined;
+    },
+    onError: (error) => watched.errors.push(error),
+  });
+  cleanups.push(stop);
+  return watched;
+}
+
+/**
+ * `myChats` has no "started" signal either: `sender` sends probe messages in `chatId` (a chat of
+ * the watcher's) until one comes back as UPDATED, so that every later change must arrive too.
+ */
+async function untilChatListLive(
+  watched: WatchedChatList,
+  sender: AppUser,
+  chatId: string,
+): Promise<void> {
+  const live = () =>
+    watched.events.some(
+      (event) =>
+        event.change === 'UPDATED' &&
+        event.chat.id === chatId &&
+        event.chat.lastMessagePreview?.startsWith('probe'),
+    );
+  const deadline = Date.now() + TIMEOUT;
+  for (let probe = 0; !live(); probe += 1) {
+    if (Date.now() > deadline) throw new Error('myChats did not go live');
+    await sendMessage(server, sender, chatId, `probe ${probe}`);
+    await waitFor(live, 'a probe', 200).catch(() => undefined);
+  }
+  await sleep(100);
+}
+
+/** A user with a chat with each of `count` others, each with one message; oldest chat first. */
+async function userWithChats(count: number) {
+  const me = await register();
+  const others: AppUser[] = [];
+  const chatIds: string[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const other = await register();
+    const chatId = await openChat(other, me);
+    await sendMessage(server, other, chatId, `hello from ${i}`);
+    others.push(other);
+    chatIds.push(chatId);
+  }
+  return { me, others, chatIds };
+}
+
+/** The `Chat:<id>` entry as the cache holds it, read through the list item fragment. */
+const cachedChat = (apollo: ApolloClient, id: string) =>
+  apollo.cache.readFragment({
+    fragment: CHAT_LIST_ITEM,
+    id: apollo.cache.identify({ __typename: 'Chat', id }),
+  });
+
+describe('Apollo Client: myChats keeps a chat list current', () => {
+  it('shows a chat another user opens at the top of the watched list, without refetching', async () => {
+    const { me: a, others, chatIds } = await userWithChats(2);
+    const [older, probe] = chatIds as [string, string];
+    const watched = await watchChatList(a);
+    expect(rows(watched).map(([id]) => id)).toEqual([probe, older]);
+    await untilChatListLive(watched, others[1]!, probe);
+
+    // B opens the chat from B's own Apollo Client.
+    const b = await register();
+    const clientB = apolloClient(b.token);
+    const created = await clientB.apollo.mutate({
+      mutation: CREATE_CHAT,
+      variables: { otherUserId: a.id },
+    });
+    expect(created.error).toBeUndefined();
+    const opened = created.data!.createChat.id;
+
+    await waitFor(() => rows(watched)[0]?.[0] === opened, 'the new chat on top of the list');
+    expect(rows(watched)).toEqual([
+      [opened, null, b.id],
+      [probe, expect.stringMatching(/^probe /), others[1]!.id],
+      [older, 'hello from 0', others[0]!.id],
+    ]);
+    expect(watched.emitted.at(-1)!.chats.edges[0]!.node).toEqual({
+      __typename: 'Chat',
+      id: opened,
+      lastMessagePreview: null,
+      lastMessageAt: null,
+      otherUser: { __typename: 'User', id: b.id, username: b.username },
+    });
+    expect(watched.events.filter((event) => event.chat.id === opened)).toEqual([
+      {
+        __typename: 'ChatListEvent',
+        change: 'ADDED',
+        chat: expect.objectContaining({ id: opened }),
+      },
+    ]);
+    // The list was read over HTTP once; the new chat came over the socket.
+    expect(watched.client.httpOperations).toEqual(['ChatList']);
+    expect(watched.errors).toEqual([]);
+    expect(entry(snapshot(watched.client.apollo), `Chat:${opened}`)).toMatchObject({
+      id: opened,
+      otherUser: { __ref: `User:${b.id}` },
+    });
+  });
+
+  it('moves a chat with a new message to the top, keeping the order of the others', async () => {
+    const { me: a, others, chatIds } = await userWithChats(3);
+    const [oldest, middle, newest] = chatIds as [string, string, string];
+    const watched = await watchChatList(a);
+    expect(rows(watched).map(([id]) => id)).toEqual([newest, middle, oldest]);
+    // Probes in the newest chat leave the order as it is.
+    await untilChatListLive(watched, others[2]!, newest);
+
+    await sendMessage(server, others[0]!, oldest, 'moved up');
+
+    await waitFor(() => rows(watched)[0]?.[0] === oldest, 'the oldest chat on top');
+    expect(rows(watched)).toEqual([
+      [oldest, 'moved up', others[0]!.id],
+      [newest, expect.stringMatching(/^probe /), others[2]!.id],
+      [middle, 'hello from 1', others[1]!.id],
+    ]);
+    const [top, second] = watched.emitted.at(-1)!.chats.edges.map((edge) => edge.node);
+    expect(Date.parse(top!.lastMessageAt!)).toBeGreaterThanOrEqual(
+      Date.parse(second!.lastMessageAt!),
+    );
+    expect(watched.events.filter((event) => event.chat.id === oldest)).toEqual([
+      {
+        __typename: 'ChatListEvent',
+        change: 'UPDATED',
+        chat: expect.objectContaining({ id: oldest, lastMessagePreview: 'moved up' }),
+      },
+    ]);
+    // The cached Chat entity carries the new summary.
+    expect(cachedChat(watched.client.apollo, oldest)).toMatchObject({
+      lastMessagePreview: 'moved up',
+      lastMessageAt: top!.lastMessageAt,
+    });
+    expect(watched.client.httpOperations).toEqual(['ChatList']);
+    expect(watched.errors).toEqual([]);
+
+    // What the cache kept is what reading the list again returns.
+    const fresh = await watched.client.apollo.query({
+      query: CHAT_LIST,
+      variables: { first: 20 },
+      fetchPolicy: 'no-cache',
+    });
+    expect(
+      fresh.data!.chats.edges.map(({ node }) => [
+        node.id,
+        node.lastMessagePreview,
+        node.otherUser?.id,
+      ]),
+    ).toEqual(rows(watched));
+  });
+
+  it("updates a listed chat's preview through normalisation alone, before any reordering", async () => {
+    const { me: a, others, chatIds } = await userWithChats(3);
+    const [oldest, middle, newest] = chatIds as [string, string, string];
+    const watched = await watchChatList(a, { reorder: false });
+    await untilChatListLive(watched, others[2]!, newest);
+
+    const shownBefore = watched.emitted.length;
+    await sendMessage(server, others[0]!, oldest, 'normalised');
+
+    await waitFor(
+      () => rows(watched).find(([id]) => id === oldest)?.[1] === 'normalised',
+      'the new preview in the watched list',
+    );
+    // updateQuery changed nothing: the order is the one read over HTTP, the preview is new.
+    expect(rows(watched)).toEqual([
+      [newest, expect.stringMatching(/^probe /), others[2]!.id],
+      [middle, 'hello from 1', others[1]!.id],
+      [oldest, 'normalised', others[0]!.id],
+    ]);
+    expect(watched.emitted.length).toBeGreaterThan(shownBefore);
+    const event = watched.events.find((e) => e.chat.id === oldest);
+    expect(event).toMatchObject({ change: 'UPDATED', chat: { lastMessagePreview: 'normalised' } });
+    expect(cachedChat(watched.client.apollo, oldest)).toEqual({
+      __typename: 'Chat',
+      id: oldest,
+      lastMessagePreview: 'normalised',
+      lastMessageAt: event!.chat.lastMessageAt,
+      otherUser: { __typename: 'User', id: others[0]!.id, username: others[0]!.username },
+    });
+    expect(watched.client.httpOperations).toEqual(['ChatList']);
+  });
+
+  it('delivers nothing about chats the caller is not in', async () => {
+    const p = await register();
+    const a = await register();
+    const b = await register();
+    const probeA = await openChat(p, a);
+    const probeB = await openChat(p, b);
+    const watchedA = await watchChatList(a);
+    const watchedB = await watchChatList(b);
+    await untilChatListLive(watchedA, p, probeA);
+    await untilChatListLive(watchedB, p, probeB);
+
+    // C opens a chat with B and both write in it.
+    const c = await register();
+    const theirs = await openChat(c, b);
+    await sendMessage(server, c, theirs, 'not for A');
+    await sendMessage(server, b, theirs, 'nor this');
+    await waitFor(
+      () => rows(watchedB)[0]?.[0] === theirs && rows(watchedB)[0]?.[1] === 'nor this',
+      "B's list to show the chat C opened",
+    );
+    expect(watchedB.events.filter((e) => e.chat.id === theirs).map((e) => e.change)).toEqual([
+      'ADDED',
+      'UPDATED',
+      'UPDATED',
+    ]);
+
+    // A's subscription still delivers (a fence on A's own chat), and nothing else comes.
+    await sendMessage(server, p, probeA, 'fence');
+    await waitFor(() => rows(watchedA)[0]?.[1] === 'fence', "the fence in A's list");
+    await sleep(500);
+    expect(new Set(watchedA.events.map((e) => e.chat.id))).toEqual(new Set([probeA]));
+    expect(rows(watchedA).map(([id]) => id)).toEqual([probeA]);
+    expect(entry(snapshot(watchedA.client.apollo), `Chat:${theirs}`)).toBeUndefined();
+    expect(watchedA.errors).toEqual([]);
+  });
+
+  it('refuses myChats without a token: UNAUTHENTICATED and no data', async () => {
+    const anonymous = apolloClient();
+    const sub = subscribe(anonymous.apollo, MY_CHATS, {});
+    await waitFor(() => sub.errors.length > 0, 'the subscription to be refused');
+    const [error] = sub.errors;
+    expect(CombinedGraphQLErrors.is(error)).toBe(true);
+    expect((error as CombinedGraphQLErrors).errors.map((e) => e.extensions?.code)).toContain(
+      'UNAUTHENTICATED',
+    );
+    expect(sub.data).toEqual([]);
+  });
+
+  it('delivers chatEvents as MessageAdded (possibleTypes), numbered one after another', async () => {
+    const a = await register();
+    const b = await register();
+    const chatId = await openChat(a, b);
+    const clientA = apolloClient(a.token, undefined, { ChatEvent: ['MessageAdded'] });
+    const clientB = apolloClient(b.token);
+
+    const sub = subscribe(clientA.apollo, CHAT_EVENTS, { chatId });
+    const probes = await untilLive(b, chatId, () =>
+      sub.data.flatMap((d) => (d.chatEvents.message ? [d.chatEvents.message.id] : [])),
+    );
+
+    const sent: string[] = [];
+    for (const [client, content] of [
+      [clientA, 'first event'],
+      [clientB, 'second event'],
+    ] as const) {
+      const { data } = await client.apollo.mutate({
+        mutation: SEND_MESSAGE,
+        variables: { chatId, content },
+      });
+      sent.push(data!.sendMessage.id);
+    }
+    await waitFor(
+      () => sub.data.filter((d) => !probes.has(d.chatEvents.message?.id ?? '')).length >= 2,
+      'the two events',
+    );
+    await sleep(200);
+
+    const events = sub.data.map((d) => d.chatEvents);
+    expect(events.every((event) => event.__typename === 'MessageAdded')).toBe(true);
+    expect(events.every((event) => event.chatId === chatId)).toBe(true);
+    const seqs = events.map((event) => event.seq);
+    expect(seqs.every((seq) => typeof seq === 'number')).toBe(true);
+    expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + i));
+    expect(new Set(events.map((event) => event.cursor)).size).toBe(events.length);
+    expect(events.filter((event) => !probes.has(event.message!.id))).toEqual([
+      expect.objectContaining({
+        message: expect.objectContaining({ id: sent[0], content: 'first event' }),
+      }),
+      expect.objectContaining({
+        message: expect.objectContaining({ id: sent[1], content: 'second event' }),
+      }),
+    ]);
+    expect(sub.errors).toEqual([]);
+    // The message inside the event normalised like any other.
+    expect(entry(snapshot(clientA.apollo), `Message:${sent[1]}`)).toMatchObject({
+      content: 'second event',
+      sender: { __ref: `User:${b.id}` },
+    });
   });
 });
