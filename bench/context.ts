@@ -8,6 +8,7 @@ import type { RunningFerretdb } from '../src/db/ferretdb.js';
 import { serverNodeFlags } from './build.js';
 import { startWorker, type Api, type Worker } from './ipc.js';
 import type { HttpLoadApi } from './load/http.js';
+import type { ResumersApi } from './load/resumers.js';
 import type { SendersApi } from './load/senders.js';
 import type { SubscribersApi } from './load/subscribers.js';
 import type { MeasuredApi } from './measured.js';
@@ -91,6 +92,7 @@ export class Bench {
   private httpWorker: Worker<HttpLoadApi> | null = null;
   private subscriberWorkers: Worker<SubscribersApi>[] | null = null;
   private senderWorker: Worker<SendersApi> | null = null;
+  private resumerWorker: Worker<ResumersApi> | null = null;
 
   constructor(readonly options: BenchOptions) {
     this.plan = options.plan;
@@ -223,6 +225,13 @@ export class Bench {
     this.startLoadGenerators();
     await this.senderWorker!.ready;
     return this.senderWorker!;
+  }
+
+  /** The resuming subscribers of scenario 9 (started when first needed). */
+  async resumers(): Promise<Worker<ResumersApi>> {
+    this.resumerWorker ??= this.spawn<ResumersApi>('resumers', 'load/resumers.ts');
+    await this.resumerWorker.ready;
+    return this.resumerWorker;
   }
 
   /** FerretDB's CPU so far (ms). */

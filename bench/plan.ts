@@ -1,5 +1,6 @@
 /** How big and how long each scenario runs: the full benchmark, or the seconds-long smoke mode. */
 import type { Transport } from './load/protocol.js';
+import type { ResumeFeed } from './load/resumers.js';
 
 export interface Plan {
   quick: boolean;
@@ -52,6 +53,21 @@ export interface Plan {
     users: number;
     holdSeconds: number;
   };
+  /**
+   * Scenario 9: two users send into one chat (closed loop, `lanes` mutations in flight each)
+   * while `subscribers` clients of it drop their connection and resume from their last position
+   * every `reconnectMs`.
+   */
+  resume: {
+    feeds: ResumeFeed[];
+    subscribers: number;
+    reconnectMs: number;
+    lanes: number;
+    /** Sends with the connections held: the database commands of a send, to tell them apart. */
+    calibrationSeconds: number;
+    seconds: number;
+    bytes: number;
+  };
   yoga: { runSeconds: number; rounds: number; connections: number };
   /**
    * A fresh server for scenario 7 and for each idle run (clean figures), or reuse one (quick:
@@ -99,6 +115,15 @@ export function makePlan(quick: boolean, profile: boolean | undefined): Plan {
         users: 5,
         holdSeconds: 0.2,
       },
+      resume: {
+        feeds: ['chatEvents', 'messageAdded', 'legacy-sse'],
+        subscribers: 4,
+        reconnectMs: 100,
+        lanes: 3,
+        calibrationSeconds: 0.2,
+        seconds: 0.6,
+        bytes: 100,
+      },
       yoga: { runSeconds: 0.5, rounds: 1, connections: 8 },
       freshServers: false,
       commandSamples: 2,
@@ -136,6 +161,15 @@ export function makePlan(quick: boolean, profile: boolean | undefined): Plan {
       transports: ['graphql-ws', 'legacy-ws'],
       users: 10,
       holdSeconds: 5,
+    },
+    resume: {
+      feeds: ['chatEvents', 'messageAdded', 'legacy-sse'],
+      subscribers: 20,
+      reconnectMs: 100,
+      lanes: 3,
+      calibrationSeconds: 1,
+      seconds: 8,
+      bytes: 100,
     },
     yoga: { runSeconds: 2, rounds: 4, connections: 16 },
     freshServers: true,

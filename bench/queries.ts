@@ -116,3 +116,62 @@ export const MESSAGE_ADDED = /* GraphQL */ `
 `;
 
 export const TYPENAME = '{ __typename }';
+
+/** What a resuming chat screen subscribes to (scenario 9): the message and where it stands. */
+const RESUMED_MESSAGE = /* GraphQL */ `
+  id
+  content
+  createdAt
+  isOwn
+  sender {
+    id
+    username
+    firstName
+    lastName
+  }
+`;
+
+/** Scenario 9: messageAdded from a position (`cursor` is the position of the message). */
+export const MESSAGE_ADDED_AFTER = /* GraphQL */ `
+  subscription MessageAddedAfter($chatId: ID!, $after: String) {
+    messageAdded(chatId: $chatId, after: $after) {
+      cursor
+      ${RESUMED_MESSAGE}
+    }
+  }
+`;
+
+/** Scenario 9: the chat's event feed from a position, the same message fields. */
+export const CHAT_EVENTS_AFTER = /* GraphQL */ `
+  subscription ChatEventsAfter($chatId: ID!, $after: String) {
+    chatEvents(chatId: $chatId, after: $after) {
+      cursor
+      seq
+      ... on MessageAdded {
+        message {
+          ${RESUMED_MESSAGE}
+        }
+      }
+    }
+  }
+`;
+
+/** Scenario 9: a chat's history, oldest first, paged forwards (the order resumes must keep). */
+export const HISTORY_FORWARDS = /* GraphQL */ `
+  query HistoryForwards($chatId: ID!, $after: String) {
+    chat(id: $chatId) {
+      messages(first: 100, after: $after) {
+        edges {
+          node {
+            id
+            content
+          }
+        }
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+      }
+    }
+  }
+`;

@@ -26,6 +26,7 @@ import { clusterFanoutScenario } from './scenarios/cluster-fanout.js';
 import { fanoutScenario } from './scenarios/fanout.js';
 import { idleScenario } from './scenarios/idle.js';
 import { readScenarios } from './scenarios/read.js';
+import { resumeScenario } from './scenarios/resume.js';
 import { sendScenario } from './scenarios/send.js';
 import { yogaScenario } from './scenarios/yoga.js';
 import { freePort } from '../test/support/ports.js';
@@ -39,7 +40,7 @@ const { values } = parseArgs({
     'no-profile': { type: 'boolean' },
   },
 });
-const wanted = new Set((values.only ?? '1,2,3,4,5,6,7,8').split(',').map((part) => part.trim()));
+const wanted = new Set((values.only ?? '1,2,3,4,5,6,7,8,9').split(',').map((part) => part.trim()));
 const want = (...scenarios: string[]) => scenarios.some((scenario) => wanted.has(scenario));
 const plan = makePlan(values.quick ?? false, values['no-profile'] ? false : values.profile);
 
@@ -154,6 +155,9 @@ try {
   // Right after 5: its rows next to the single-instance ones.
   if (want('8')) await scenario('8 fan-out across instances', () => clusterFanoutScenario(bench));
   if (want('6')) await scenario('6 idle', () => idleScenario(bench));
+  if (want('9')) {
+    await scenario('9 resume under concurrent senders', () => resumeScenario(bench));
+  }
 } finally {
   await cleanUp();
 }

@@ -41,7 +41,11 @@ interface Common {
 export type SendersApi = {
   sendOnce: [{ baseUrl: string; sender: SenderSpec; msgId: string; bytes: number }, boolean];
   fixedRate: [Common & { rate: number; maxInFlight: number }, SendReport];
-  closedLoop: [Common & { concurrency: number }, SendReport];
+  /**
+   * `concurrency` lanes, each sending its next message when its last one is acknowledged; with
+   * `lanePerSender`, lane i always sends as sender i (mod senders), else as a random one.
+   */
+  closedLoop: [Common & { concurrency: number; lanePerSender?: boolean }, SendReport];
   legacyWs: [Common & { window: number }, SendReport];
 };
 
@@ -160,9 +164,11 @@ async function closedLoop(options: SendersApi['closedLoop'][0]): Promise<SendRep
   const server = roundRobin(options.baseUrl);
   const start = monotonicMs();
   await Promise.all(
-    Array.from({ length: options.concurrency }, async () => {
+    Array.from({ length: options.concurrency }, async (_, lane) => {
       while (monotonicMs() - start < options.durationMs) {
-        const sender = pick(options.senders);
+        const sender = options.lanePerSender
+          ? options.senders[lane % options.senders.length]!
+          : pick(options.senders);
         const baseUrl = server();
         await report.track(sender, (msgId) => sendOne(baseUrl, sender, msgId, options.bytes));
       }
