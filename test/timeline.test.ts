@@ -194,6 +194,30 @@ describe('taking numbers', () => {
   }, 60_000);
 });
 
+describe('chat summaries', () => {
+  it('show the newest message after 60 concurrent sends through one instance', async () => {
+    // Without one summary write at a time per chat, FerretDB leaves an older one standing here.
+    const { a, b, chatId } = await pair();
+    await Promise.all(
+      Array.from({ length: 60 }, (_, index) =>
+        send(on(0), index % 2 ? a : b, chatId, `concurrent ${index}`),
+      ),
+    );
+    const [newest] = await cluster.db.events.find({ chat_id: chatId }).sort({ seq: -1 }).toArray();
+    const listed = await on(1).gql<{
+      chat: { lastMessagePreview: string; lastMessage: { id: string } };
+    }>(
+      'query ($id: ID!) { chat(id: $id) { lastMessagePreview lastMessage { id } } }',
+      { id: chatId },
+      a.token,
+    );
+    expect(listed.data?.chat).toEqual({
+      lastMessagePreview: newest!.message.content,
+      lastMessage: { id: newest!.message.message_id },
+    });
+  });
+});
+
 describe('a sender that dies after storing', () => {
   it('still reaches every subscriber, in order, and history and the summary get it', async () => {
     const { a, b, chatId } = await pair();

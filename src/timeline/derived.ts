@@ -20,7 +20,6 @@ export const numbered = (event: TimelineEventDoc): NumberedMessage => ({
 export function storeDerived(db: Database, sequencer: Sequencer, message: NumberedMessage) {
   return Promise.all([
     insertMessageCopy(db, message),
-    // One after another per chat, so that the newest is the one left standing.
-    sequencer.inOrder(message.chat_id, () => recordLastMessage(db, message)),
+    sequencer.summarize(message.chat_id, message.seq, () => recordLastMessage(db, message)),
   ]);
 }

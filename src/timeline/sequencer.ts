@@ -13,7 +13,7 @@ const MAX_REMEMBERED_CHATS = 10_000;
 const STEPS_BEFORE_SEARCH = 4;
 
 /** Runs tasks given for one key one after another, in the order given. */
-export class KeyedQueue {
+class KeyedQueue {
   private readonly tails = new Map<string, Promise<unknown>>();
 
   run<T>(key: string, task: () => Promise<T>): Promise<T> {
@@ -31,12 +31,63 @@ export class KeyedQueue {
   }
 }
 
+interface Queued {
+  seq: number;
+  write: () => Promise<void>;
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Runs the newest of the writes given for one key: while one runs, those given meanwhile wait,
+ * and only the one for the highest number runs next (the ones it supersedes settle with it).
+ */
+class LatestWins {
+  /** Per key with a write running: the write to run next. */
+  private readonly running = new Map<string, { queued: Queued | null }>();
+
+  run(key: string, seq: number, write: () => Promise<void>): Promise<void> {
+    const slot = this.running.get(key);
+    if (!slot) {
+      const idle = { queued: null };
+      this.running.set(key, idle);
+      return this.start(key, idle, write);
+    }
+    if (!slot.queued) {
+      let resolve!: () => void;
+      let reject!: (error: unknown) => void;
+      const promise = new Promise<void>((ok, fail) => {
+        resolve = ok;
+        reject = fail;
+      });
+      slot.queued = { seq, write, promise, resolve, reject };
+    } else if (seq > slot.queued.seq) {
+      Object.assign(slot.queued, { seq, write });
+    }
+    return slot.queued.promise;
+  }
+
+  private start(key: string, slot: { queued: Queued | null }, write: () => Promise<void>) {
+    const done = write();
+    void done
+      .catch(() => undefined)
+      .then(() => {
+        const next = slot.queued;
+        slot.queued = null;
+        if (!next) return void this.running.delete(key);
+        this.start(key, slot, next.write).then(next.resolve, next.reject);
+      });
+    return done;
+  }
+}
+
 /** An attempt at storing under a number: done (with its result), or the number is taken. */
 export type Attempt<R> = { done: R; took: boolean } | 'taken';
 
 export class Sequencer {
   private readonly claims = new KeyedQueue();
-  private readonly writes = new KeyedQueue();
+  private readonly summaries = new LatestWins();
   /** The highest number known taken, per chat, most recently used last. */
   private readonly last = new Map<string, number>();
 
@@ -66,12 +117,12 @@ export class Sequencer {
   }
 
   /**
-   * Runs a chat's follow-up writes (its summary) one after another, in the order their numbers
-   * were taken here: FerretDB's conditional updates are not atomic, so two at once could leave
-   * the older standing.
+   * Writes a chat's summary for its event `seq`, unless a later one is about to be written: one
+   * write at a time per chat (FerretDB's conditional updates are not atomic, so two at once could
+   * leave the older standing), and of those that waited only the newest.
    */
-  inOrder<T>(chatId: string, write: () => Promise<T>): Promise<T> {
-    return this.writes.run(chatId, write);
+  summarize(chatId: string, seq: number, write: () => Promise<void>): Promise<void> {
+    return this.summaries.run(chatId, seq, write);
   }
 
   private remember(chatId: string, seq: number): void {
