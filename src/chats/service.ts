@@ -50,7 +50,13 @@ export async function createChat(scope: RequestScope, otherUserId: string): Prom
   };
   try {
     await insertChat(scope.app.db, key, chat);
-    scope.app.bus.publishChatListChange({ type: 'chat-list', change: 'ADDED', chat });
+    scope.app.bus.publishChatListChange({
+      type: 'chat-list',
+      change: 'ADDED',
+      chat,
+      userIds: chat.participants,
+      from: 0,
+    });
     return chat;
   } catch (error) {
     // Both sides of the pair opened the chat at once: the first insert won.

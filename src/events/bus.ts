@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import type { ChatDoc, MessageDoc, PublicUser } from '../db/documents.js';
 import type { Sequenced } from './ordering.js';
 import { createTopicHub, type TopicSubscription } from './topic-hub.js';
+import { UserFeeds } from './user-feeds.js';
 
 /** A message was stored in a chat's timeline. */
 export interface MessageAdded {
@@ -36,11 +37,15 @@ export type ChatEvent = MessageAdded;
 /** Who caused an event (what "is it mine" fields compare the viewer with). */
 export const actorOf = (event: ChatEvent): string => event.message.sender_id;
 
-/** A change to a user's chat list that is not a timeline event (a chat opened with them). */
+/** A change to users' chat lists that is not a timeline event (a chat opened with them). */
 export interface ChatListChanged {
   type: 'chat-list';
   change: 'ADDED' | 'REMOVED';
   chat: ChatDoc;
+  /** Whose lists change. */
+  userIds: string[];
+  /** ADDED: the last number of the chat before the users' part of it (0: all of it). */
+  from?: number;
 }
 
 /** What a user's topic carries. */
@@ -56,19 +61,22 @@ export interface RevocationEvent {
 
 /** Reads stored timeline events, for subscribers that missed them. */
 export interface TimelineReader {
-  /** Where each chat of a chat or a user stands now: its last number (a hint: never ahead). */
-  lastNumbers(follows: { chatId: string } | { userId: string }): Promise<Map<string, number>>;
+  /** Where a chat stands now: its last number (from its summary: never ahead). */
+  lastNumber(chatId: string): Promise<number>;
+  /** The chats a user is in now. */
+  chatsOf(userId: string): Promise<string[]>;
   /** A chat's events numbered in (afterSeq, upToSeq], in order. */
   eventsBetween(chatId: string, afterSeq: number, upToSeq: number): Promise<ChatEvent[]>;
   /**
-   * What a topic's subscribers may have missed since `since`: events after the known position
-   * of each chat in `positions`, and events stored since `since` in the topic's other chats.
+   * The same, read because they did not come over the bus: what their senders may not have
+   * finished (history copies, summaries) is finished.
    */
-  missedSince(
-    follows: { chatId: string } | { userId: string },
-    positions: Map<string, number>,
-    since: Date,
-  ): Promise<ChatEvent[]>;
+  missingEvents(chatId: string, afterSeq: number, upToSeq: number): Promise<ChatEvent[]>;
+  /**
+   * What a chat's subscribers may have missed: events after `position`, or without one those
+   * stored since `since`.
+   */
+  missedSince(chatId: string, position: number | undefined, since: Date): Promise<ChatEvent[]>;
 }
 
 const CHAT_TOPIC = 'chat:';
@@ -76,18 +84,9 @@ const USER_TOPIC = 'user:';
 const PRESENCE_TOPIC = 'presence';
 const REVOKED_TOPIC = 'revoked';
 
-/** The topics a timeline event goes out on: its chat's and each participant's. */
-export const chatEventTopics = (event: ChatEvent): string[] => [
-  CHAT_TOPIC + event.chatId,
-  ...event.chat.participants.map((userId) => USER_TOPIC + userId),
-];
-
-/** The chat or user a topic follows. */
-function followedBy(topic: string): { chatId: string } | { userId: string } | null {
-  if (topic.startsWith(CHAT_TOPIC)) return { chatId: topic.slice(CHAT_TOPIC.length) };
-  if (topic.startsWith(USER_TOPIC)) return { userId: topic.slice(USER_TOPIC.length) };
-  return null;
-}
+/** The chat a topic follows, if it is a chat's. */
+const chatOf = (topic: string) =>
+  topic.startsWith(CHAT_TOPIC) ? topic.slice(CHAT_TOPIC.length) : null;
 
 const timelinePosition = (event: UserEvent): Sequenced | null =>
   event.type === 'message' && event.seq !== null ? { chatId: event.chatId, seq: event.seq } : null;
@@ -112,22 +111,36 @@ export function createEventBus(options: {
   const userEvents = createTopicHub<UserEvent>(eventTarget, {
     ordered: {
       positionOf: timelinePosition,
-      fetch: (chatId, afterSeq, upToSeq) => timeline.eventsBetween(chatId, afterSeq, upToSeq),
+      fetch: (chatId, afterSeq, upToSeq) => timeline.missingEvents(chatId, afterSeq, upToSeq),
       startsAt: async (topic) => {
-        const follows = followedBy(topic);
-        return follows ? timeline.lastNumbers(follows) : new Map();
+        const chatId = chatOf(topic);
+        return chatId ? new Map([[chatId, await timeline.lastNumber(chatId)]]) : new Map();
       },
       logger,
     },
   });
+  const userFeeds = new UserFeeds<UserEvent>(userEvents, {
+    chatTopic: (chatId) => CHAT_TOPIC + chatId,
+    userTopic: (userId) => USER_TOPIC + userId,
+    positionOf: timelinePosition,
+    chatListChange: (event) => {
+      if (event.type !== 'chat-list') return null;
+      const chatId = event.chat.chat_id;
+      return event.change === 'ADDED'
+        ? { chatId, change: 'ADDED', from: event.from ?? 0 }
+        : { chatId, change: 'REMOVED' };
+    },
+    chatsOf: (userId) => timeline.chatsOf(userId),
+    eventsBetween: (chatId, afterSeq, upToSeq) => timeline.eventsBetween(chatId, afterSeq, upToSeq),
+    logger,
+  });
   const presence = createTopicHub<PresenceEvent>(eventTarget);
   const revocations = createTopicHub<RevocationEvent>(eventTarget);
   return {
-    publishChatEvent(event: ChatEvent) {
-      for (const topic of chatEventTopics(event)) publish(topic, event);
-    },
+    /** Published once, on the chat's topic, whatever the number of its members. */
+    publishChatEvent: (event: ChatEvent) => publish(CHAT_TOPIC + event.chatId, event),
     publishChatListChange(event: ChatListChanged) {
-      for (const userId of event.chat.participants) publish(USER_TOPIC + userId, event);
+      for (const userId of event.userIds) publish(USER_TOPIC + userId, event);
     },
     /** A chat's timeline events that `accepts` lets through, in order, as a stream; from now. */
     chatEvents: (chatId: string, accepts?: (event: ChatEvent) => boolean) =>
@@ -136,21 +149,24 @@ export function createEventBus(options: {
         CHAT_TOPIC + chatId,
         accepts as ((event: UserEvent) => boolean) | undefined,
       ) as TopicSubscription<ChatEvent>,
-    /** A user's events (their chats' timelines, in order per chat, and chat-list changes). */
-    userEvents: (userId: string, accepts?: (event: UserEvent) => boolean) =>
-      userEvents.subscribe(USER_TOPIC + userId, accepts),
-    /** Calls `deliver` with every event of the user's until the returned function is called. */
-    onUserEvent: (userId: string, deliver: (event: UserEvent) => void) =>
-      userEvents.listen(USER_TOPIC + userId, deliver),
     /**
-     * Events may have been lost since `since` (the Redis subscription was down): every chat and
-     * user followed here reads back what it missed, in order, each event once.
+     * A user's events that `accepts` lets through, as a stream, from now: the timeline events of
+     * their chats (each chat's in order) and changes to their chat list.
      */
-    catchUp: (since: Date) =>
-      userEvents.catchUp(async (topic, positions) => {
-        const follows = followedBy(topic);
-        return follows ? timeline.missedSince(follows, positions, since) : [];
-      }),
+    userEvents: (userId: string, accepts?: (event: UserEvent) => boolean) =>
+      userFeeds.subscribe(userId, accepts),
+    /**
+     * Events may have been lost since `since` (the Redis subscription was down): users followed
+     * here follow chats added meanwhile, and every chat followed reads back what it missed, in
+     * order, each event once.
+     */
+    async catchUp(since: Date) {
+      await userFeeds.refresh();
+      return userEvents.catchUp(async (topic, positions) => {
+        const chatId = chatOf(topic);
+        return chatId ? timeline.missedSince(chatId, positions.get(chatId), since) : [];
+      });
+    },
     publishPresence: (event: PresenceEvent) => publish(PRESENCE_TOPIC, event),
     /** Presence changes that `accepts` lets through, as a stream; subscribed from now. */
     presenceChanges: (accepts: (event: PresenceEvent) => boolean) =>

@@ -40,9 +40,8 @@ class CatchUp<T> extends Outlet<T> {
     private readonly source: CatchUpSource<T>,
     /** The last number handed on (or skipped) per chat. */
     private readonly positions: Map<string, number>,
-    maxQueued: number,
   ) {
-    super(maxQueued);
+    super();
     live.pipeTo({
       push: (event) => {
         this.inbox.push(event);
@@ -113,7 +112,6 @@ export function catchUp<T>(
   live: TopicSubscription<T>,
   source: CatchUpSource<T>,
   positions: Map<string, number>,
-  maxQueued = 1024,
 ): TopicSubscription<T> {
-  return new CatchUp(live, source, positions, maxQueued);
+  return new CatchUp(live, source, positions);
 }

@@ -22,6 +22,9 @@ export function isTopicSubscription<T>(source: AsyncIterator<T>): source is Topi
   return typeof (source as Partial<TopicSubscription<T>>).pipeTo === 'function';
 }
 
+/** Events a consumer may fall behind by before its stream is ended (it resumes with `after`). */
+export const MAX_QUEUED = 1024;
+
 export abstract class Outlet<T> implements TopicSubscription<T> {
   private readonly queue: T[] = [];
   private waiting: {
@@ -32,7 +35,7 @@ export abstract class Outlet<T> implements TopicSubscription<T> {
   private ended = false;
   private failure: unknown = undefined;
 
-  constructor(private readonly maxQueued: number) {}
+  constructor(private readonly maxQueued = MAX_QUEUED) {}
 
   protected get isEnded(): boolean {
     return this.ended;

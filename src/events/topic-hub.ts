@@ -7,7 +7,7 @@
  */
 
 import { Ordering, type OrderingSource } from './ordering.js';
-import { Outlet, type TopicSubscription } from './outlet.js';
+import { MAX_QUEUED, Outlet, type TopicSubscription } from './outlet.js';
 
 export { isTopicSubscription, type TopicSink, type TopicSubscription } from './outlet.js';
 
@@ -126,7 +126,7 @@ export function createTopicHub<T>(
   eventTarget: EventTarget,
   options: { maxQueued?: number; ordered?: OrderingSource<T> } = {},
 ): TopicHub<T> {
-  return new TopicHub<T>(eventTarget, options.maxQueued ?? 1024, options.ordered ?? null);
+  return new TopicHub<T>(eventTarget, options.maxQueued ?? MAX_QUEUED, options.ordered ?? null);
 }
 
 export type { TopicHub };

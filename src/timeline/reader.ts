@@ -2,6 +2,7 @@
  * Reading a chat's timeline back: replays for subscribers that resume, and the bus's reads of
  * events it did not receive (see TimelineReader).
  */
+import DataLoader from 'dataloader';
 import {
   toPublicUser,
   type ChatDoc,
@@ -20,6 +21,8 @@ import type { Sequencer } from './sequencer.js';
 
 /** Events read per query when replaying. */
 const REPLAY_PAGE = 100;
+/** Events read per query when reading a range back. */
+const READ_PAGE = 1000;
 /** At most this many events are read back for one topic after a Redis outage. */
 const READ_BACK_LIMIT = 10_000;
 
@@ -163,41 +166,58 @@ export async function* replayUser(
   }
 }
 
+/** A chat's events numbered in (afterSeq, upToSeq], in order, read a page at a time. */
+async function eventsBetween(
+  db: Database,
+  chatId: string,
+  afterSeq: number,
+  upToSeq: number,
+): Promise<ChatEvent[]> {
+  const events: ChatEvent[] = [];
+  for (let after = afterSeq; after < upToSeq;) {
+    const page = await findEventsAfter(db, chatId, after, READ_PAGE, upToSeq);
+    events.push(...(await asChatEvents(db, messagesOf(page))));
+    if (page.length < READ_PAGE) break;
+    after = page.at(-1)!.seq;
+  }
+  return events;
+}
+
 /** The bus's access to stored events (see TimelineReader). */
 export function createTimelineReader(db: Database, sequencer: Sequencer): TimelineReader {
+  // Topics started together (a user's chats, a reconnect wave) read their chats in one query.
+  const lastNumbers = new DataLoader<string, number>(
+    async (chatIds) => {
+      const chats = await findChatsByIds(db, chatIds);
+      const bySeq = new Map(chats.map((chat) => [chat.chat_id, chat.last_seq ?? 0]));
+      return chatIds.map((chatId) => bySeq.get(chatId) ?? 0);
+    },
+    { cache: false, batchScheduleFn: (dispatch) => setImmediate(dispatch) },
+  );
   return {
     /**
-     * From the chats' summaries: `last_seq` is written after its event is stored, so it is never
+     * From the chat's summary: `last_seq` is written after its event is stored, so it is never
      * ahead of the timeline (a topic starting there may hand on an event stored just before).
      */
-    async lastNumbers(follows) {
-      const chats =
-        'userId' in follows
-          ? await findChatsOf(db, follows.userId)
-          : await findChatsByIds(db, [follows.chatId]);
-      return new Map(chats.map((chat) => [chat.chat_id, chat.last_seq ?? 0]));
-    },
+    lastNumber: (chatId) => lastNumbers.load(chatId),
+    chatsOf: async (userId) => (await findChatsOf(db, userId)).map((chat) => chat.chat_id),
+    eventsBetween: (chatId, afterSeq, upToSeq) => eventsBetween(db, chatId, afterSeq, upToSeq),
     /**
      * Read when an event did not come over the bus: its sender may have died before writing
      * the history copy and the summary, so those are written here (again, harmlessly).
      */
-    async eventsBetween(chatId, afterSeq, upToSeq) {
-      const page = messagesOf(
-        await findEventsAfter(db, chatId, afterSeq, upToSeq - afterSeq, upToSeq),
+    async missingEvents(chatId, afterSeq, upToSeq) {
+      const events = await eventsBetween(db, chatId, afterSeq, upToSeq);
+      await Promise.all(
+        events.map((event) => storeDerived(db, sequencer, { ...event.message, seq: event.seq! })),
       );
-      await Promise.all(page.map((message) => storeDerived(db, sequencer, message)));
-      return asChatEvents(db, page);
+      return events;
     },
-    async missedSince(follows, positions, since) {
-      if ('userId' in follows) {
-        const chats = await findChatsOf(db, follows.userId);
-        return (await userEventsAfter(db, chats, positions, since, READ_BACK_LIMIT)).events;
-      }
-      const known = positions.get(follows.chatId);
+    async missedSince(chatId, position, since) {
       const page = await findEventsOfChats(
         db,
-        known === undefined ? new Map() : new Map([[follows.chatId, known]]),
-        { chatIds: known === undefined ? [follows.chatId] : [], since },
+        position === undefined ? new Map() : new Map([[chatId, position]]),
+        { chatIds: position === undefined ? [chatId] : [], since },
         READ_BACK_LIMIT,
       );
       return asChatEvents(db, messagesOf(page));
