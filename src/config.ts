@@ -31,6 +31,7 @@ const envSchema = z.object({
   LEGACY_REALTIME_AUTH: z.enum(['on', 'off']).default('on'),
   SSE_KEEPALIVE_SECONDS: z.coerce.number().positive().max(30).default(15),
   WS_PING_SECONDS: z.coerce.number().positive().max(300).default(12),
+  MAX_GROUP_MEMBERS: z.coerce.number().int().min(2).max(100_000).default(1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -74,6 +75,8 @@ export interface Config {
   sseKeepAliveSeconds: number;
   /** Seconds between pings on graphql-ws sockets; one unanswered by the next ping is dropped. */
   wsPingSeconds: number;
+  /** The most members a group may have, its owner included. */
+  maxGroupMembers: number;
   logLevel: string;
 }
 
@@ -135,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     legacyRealtimeAuth: vars.LEGACY_REALTIME_AUTH === 'on',
     sseKeepAliveSeconds: vars.SSE_KEEPALIVE_SECONDS,
     wsPingSeconds: vars.WS_PING_SECONDS,
+    maxGroupMembers: vars.MAX_GROUP_MEMBERS,
     logLevel: vars.LOG_LEVEL,
   };
 }

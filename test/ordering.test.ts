@@ -22,7 +22,7 @@ function setUp(stored: Event[], startsAt: Record<string, number> = { c: 0 }) {
   const hub = createTopicHub<Event>(target, {
     ordered: {
       positionOf: (event) => event,
-      startsAt: async () => new Map(Object.entries(startsAt)),
+      startsAt: async () => ({ positions: new Map(Object.entries(startsAt)) }),
       fetch: async (chatId, after, upTo) => {
         fetched.push([after, upTo]);
         return stored.filter((e) => e.chatId === chatId && e.seq > after && e.seq <= upTo);

@@ -9,35 +9,21 @@ import { randomUUID } from 'node:crypto';
 import { ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, TEST_SECRET, type TestServer } from './support/server.js';
-import { LEGACY_PASSWORD, legacyMessage, legacyToken, legacyUser } from './support/legacy.js';
-
-// ---------------------------------------------------------------------------------------------
-// Shapes of the old server's JSON, key for key and in its order.
-
-const USER_DATA_KEYS = [
-  'user_id',
-  'first_name',
-  'last_name',
-  'mobile_no',
-  'email',
-  'username',
-  'created_at',
-  'is_online',
-];
-const TOKEN_KEYS = ['access_token', 'token_type', 'user_data'];
-const USER_SUMMARY_KEYS = ['user_id', 'username', 'first_name', 'last_name', 'is_online'];
-const CHAT_LIST_ITEM_KEYS = [
-  'chat_id',
-  'other_user',
-  'last_message',
-  'last_message_time',
-  'created_at',
-];
-const CHAT_KEYS = ['chat_id', 'participants', 'created_at', 'last_message', 'last_message_time'];
-const HISTORY_KEYS = ['message_id', 'content', 'timestamp', 'sender', 'is_own_message'];
-const SENDER_KEYS = ['user_id', 'username', 'first_name', 'last_name'];
-const SEND_KEYS = ['status', 'message_id', 'timestamp'];
-const VALIDATION_ITEM_KEYS = ['type', 'loc', 'msg', 'input'];
+import {
+  USER_DATA_KEYS,
+  TOKEN_KEYS,
+  USER_SUMMARY_KEYS,
+  CHAT_LIST_ITEM_KEYS,
+  CHAT_KEYS,
+  HISTORY_KEYS,
+  SENDER_KEYS,
+  SEND_KEYS,
+  VALIDATION_ITEM_KEYS,
+  LEGACY_PASSWORD,
+  legacyMessage,
+  legacyToken,
+  legacyUser,
+} from './support/legacy.js';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 const RUNNING = '{"message":"ZeroHour Chat API is running!"}';

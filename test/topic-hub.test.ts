@@ -14,7 +14,7 @@ describe('topic hub', () => {
   it('streams what the filter accepts, in order, and ends a pending read on return()', async () => {
     const target = new EventTarget();
     const hub = createTopicHub<number>(target);
-    const evens = hub.subscribe('t', (value) => value % 2 === 0);
+    const evens = hub.subscribe('t', { accepts: (value) => value % 2 === 0 });
     const all = hub.subscribe('t');
     for (const value of [1, 2, 3, 4]) publish(target, 't', value);
     publish(target, 'other', 6);
@@ -64,7 +64,7 @@ describe('topic hub', () => {
   it('hands what was queued, then every accepted event, to a sink it is piped to, and ends it', async () => {
     const target = new EventTarget();
     const hub = createTopicHub<number>(target);
-    const odd = hub.subscribe('t', (value) => value % 2 === 1);
+    const odd = hub.subscribe('t', { accepts: (value) => value % 2 === 1 });
     publish(target, 't', 1);
     const pushed: number[] = [];
     let ended = 0;

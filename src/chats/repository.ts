@@ -1,6 +1,9 @@
 import { findIn } from '../db/batch.js';
 import type { Database } from '../db/mongo.js';
-import type { ChatDoc, MessageDoc } from '../db/documents.js';
+import type { ChatDoc, GroupState, MessageDoc } from '../db/documents.js';
+
+/** A one-to-one chat: what the old clients know (a group would break them). */
+export const isDirect = (chat: ChatDoc) => chat.kind !== 'group';
 
 /** New chats are keyed by their pair, so the `_id` index lets only one chat per pair exist. */
 export const pairKey = (a: string, b: string) => `chat:${[a, b].sort().join(':')}`;
@@ -9,7 +12,11 @@ export const findChatsByIds = ({ chats }: Database, ids: readonly string[]) =>
   findIn(chats, 'chat_id', ids);
 
 export function findChatOfPair({ chats }: Database, a: string, b: string) {
-  return chats.findOne({ participants: { $all: [a, b] } }, { projection: { _id: 0 } });
+  // A group with both of them in it is not their one-to-one chat.
+  return chats.findOne(
+    { participants: { $all: [a, b] }, kind: { $exists: false } },
+    { projection: { _id: 0 } },
+  );
 }
 
 export function findChatByKey({ chats }: Database, key: string) {
@@ -64,4 +71,31 @@ export async function rememberLastMessageId(
     { chat_id: chatId, last_message_id: { $exists: false } },
     { $set: { last_message_id: messageId } },
   );
+}
+
+/**
+ * Records a group's state as of its event `seq` on the chat (title, members, participants),
+ * unless a later state is recorded; true when the chat shows `seq` or later afterwards. (On
+ * FerretDB two such writes at once can both pass the condition: callers check and write again.)
+ */
+export async function recordGroupState(
+  { chats }: Database,
+  chatId: string,
+  seq: number,
+  state: GroupState,
+): Promise<boolean> {
+  await chats.updateOne(
+    { chat_id: chatId, $or: [{ group_seq: { $exists: false } }, { group_seq: { $lt: seq } }] },
+    {
+      $set: {
+        title: state.title,
+        members: state.members,
+        participants: state.members.map((member) => member.user_id),
+        group_seq: seq,
+        ...(state.members.length === 0 ? { closed: true } : {}),
+      },
+    },
+  );
+  const stored = await chats.findOne({ chat_id: chatId }, { projection: { group_seq: 1 } });
+  return (stored?.group_seq ?? 0) >= seq;
 }

@@ -31,6 +31,14 @@ export const chatsResolvers: Resolvers = {
       },
     },
   },
+  ChatListEvent: {
+    change: (entry) => entry.change,
+    chat: async (entry, _args, ctx) => {
+      const chat = entry.chat ?? (await ctx.loaders.chats.load(entry.chatId));
+      if (!chat) throw new Error(`chat ${entry.chatId} is missing`);
+      return chat;
+    },
+  },
   Chat: {
     id: (chat) => chat.chat_id,
     createdAt: (chat) => chat.created_at,
@@ -41,6 +49,7 @@ export const chatsResolvers: Resolvers = {
       return users.filter((user): user is UserDoc => user !== null && !(user instanceof Error));
     },
     otherUser: (chat, _args, ctx) => {
+      if (chat.kind === 'group') return null;
       const viewer = requireViewer(ctx);
       const otherId = otherParticipantId(chat, viewer.user_id);
       return otherId ? ctx.loaders.users.load(otherId) : null;

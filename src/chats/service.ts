@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { ChatDoc } from '../db/documents.js';
-import type { UserEvent } from '../events/bus.js';
+import { reaches, removes, type UserEvent } from '../events/bus.js';
 import { isDuplicateKeyError } from '../db/mongo.js';
 import { badInput, forbidden, notFound } from '../errors.js';
 import { requireViewer, type RequestScope } from '../request/scope.js';
@@ -15,16 +15,24 @@ import {
   type Page,
 } from '../pagination.js';
 import { id, parseInput } from '../validation.js';
-import { findChatByKey, findChatOfPair, findChatsOf, insertChat, pairKey } from './repository.js';
+import {
+  findChatByKey,
+  findChatOfPair,
+  findChatsOf,
+  insertChat,
+  isDirect,
+  pairKey,
+} from './repository.js';
 import { lastActivityAsOf } from '../messages/repository.js';
 
 export type ChatPage = Page<ChatDoc>;
 export type ChatPageEdge = Edge<ChatDoc>;
 
-/** A change to a user's chat list (`myChats`). */
+/** A change to a user's chat list (`myChats`): the chat itself, or its id to read it by. */
 export interface ChatListEntry {
   change: 'ADDED' | 'UPDATED' | 'REMOVED';
-  chat: ChatDoc;
+  chatId: string;
+  chat?: ChatDoc;
 }
 
 export const MAX_CHATS_PAGE = 100;
@@ -83,25 +91,44 @@ export async function requireMembership(scope: RequestScope, chatId: string): Pr
   return chat;
 }
 
+/** A one-to-one chat the caller is in; a group is NOT_FOUND (for the old clients). */
+export async function requireDirectChat(scope: RequestScope, chatId: string): Promise<ChatDoc> {
+  const chat = await requireMembership(scope, chatId);
+  if (!isDirect(chat)) throw notFound('Chat not found');
+  return chat;
+}
+
+/**
+ * The first event of a chat `userId` may see: a group member added without its history sees
+ * from their own addition on; everyone else all of it.
+ */
+export const visibleFrom = (chat: ChatDoc, userId: string): number =>
+  chat.members?.find((member) => member.user_id === userId)?.visible_from ?? 1;
+
 /** The participant of a one-to-one chat who is not `userId`. */
 export const otherParticipantId = (chat: ChatDoc, userId: string) =>
   chat.participants.find((participant) => participant !== userId);
 
 /**
- * The caller's chat list as it changes, live: a chat opened with them (ADDED), a chat with a new
- * last message (UPDATED, in each chat's timeline order). Membership is checked per event.
+ * The caller's chat list as it changes, live: a chat opened with them or a group they were added
+ * to (ADDED), a chat with a new event (UPDATED, in each chat's timeline order), a group they left
+ * or were removed from (REMOVED). Membership is checked per event.
  */
 export function followChatList(scope: RequestScope) {
   const userId = requireViewer(scope).user_id;
   scope.loaders.forget();
-  return scope.app.bus.userEvents(userId, (event) => event.chat.participants.includes(userId));
+  return scope.app.bus.userEvents(userId, {
+    // Their removal itself shows as REMOVED, from their own topic.
+    accepts: (event) =>
+      event.type === 'chat-list' || (reaches(event, userId) && !removes(event, userId)),
+  });
 }
 
 /** A user event as the chat-list change it makes. */
 export const chatListEntryOf = (event: UserEvent): ChatListEntry =>
   event.type === 'chat-list'
-    ? { change: event.change, chat: event.chat }
-    : { change: 'UPDATED', chat: event.chat };
+    ? { change: event.change, chatId: event.chat.chat_id, chat: event.chat }
+    : { change: 'UPDATED', chatId: event.chatId };
 
 /** Everyone the caller shares a chat with. */
 export async function contactIds(scope: RequestScope): Promise<Set<string>> {
@@ -168,11 +195,12 @@ async function rankAsOfFirstPage(scope: RequestScope, chats: ChatDoc[], cursor: 
 export async function listChats(
   scope: RequestScope,
   args: { first?: number | null; after?: string | null },
+  only: (chat: ChatDoc) => boolean = () => true,
 ): Promise<ChatPage> {
   const viewer = requireViewer(scope);
   const size = checkPageSize(args.first, 'first', MAX_CHATS_PAGE) ?? 20;
   const after = args.after ? decodeCursor(chatCursor, args.after, 'after') : null;
-  const chats = await findChatsOf(scope.app.db, viewer.user_id);
+  const chats = (await findChatsOf(scope.app.db, viewer.user_id)).filter(only);
 
   const asOf = after?.asOf ?? Date.now() - SETTLE_MS;
   const recent =

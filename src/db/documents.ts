@@ -23,10 +23,33 @@ export interface UserDoc {
   token_version?: number;
 }
 
+export type ChatRole = 'OWNER' | 'ADMIN' | 'MEMBER';
+
+/** A member of a group, as its latest group event left them. */
+export interface GroupMember {
+  user_id: string;
+  role: ChatRole;
+  joined_at: Date;
+  /** The number of the event that added them (their place in the group's order of joining). */
+  joined_seq: number;
+  /** The first event of the chat they may see (1: all; added without history: their own add). */
+  visible_from: number;
+}
+
+/** A group's state after one of its events: what the next change is decided against. */
+export interface GroupState {
+  title: string;
+  /** Longest-standing first. */
+  members: GroupMember[];
+}
+
 export interface ChatDoc {
   /** New chats use a key derived from the pair so that the unique `_id` index makes creation idempotent. */
   _id?: ObjectId | string;
   chat_id: string;
+  /** Absent (one-to-one, as the old server wrote them) or 'group'. */
+  kind?: 'group';
+  /** Everyone in the chat now (a group's: its members, from `members`). */
   participants: string[];
   created_at: Date;
   last_message: string | null;
@@ -43,6 +66,12 @@ export interface ChatDoc {
    * creates): history then reads numbered messages only. Absent: unknown, look.
    */
   legacy_messages?: boolean;
+  /** Groups: their title and members as of event `group_seq` (a copy of that event's state). */
+  title?: string;
+  members?: GroupMember[];
+  group_seq?: number;
+  /** Groups: set when the last member left. */
+  closed?: boolean;
 }
 
 export interface MessageDoc {
@@ -57,7 +86,8 @@ export interface MessageDoc {
   sender_id: string;
   content: string;
   timestamp: Date;
-  message_type: 'text';
+  /** 'system': what a group event says in history (its sender is who made the change). */
+  message_type: 'text' | 'system';
   client_message_id?: string;
   /** The message's number in its chat's timeline; absent on messages stored before numbering. */
   seq?: number;
@@ -76,12 +106,29 @@ export interface TimelineEventDoc {
   _id: string;
   chat_id: string;
   seq: number;
-  type: 'message';
+  /** A message; a change of a group's members; a group renamed. */
+  type: 'message' | 'members' | 'renamed';
   /** When the event was stored (the writing server's clock). */
   at: Date;
   /** `<chat>:<sender>:<clientMessageId>`: unique (sparse), so a retried send stores one event. */
   client_key?: string;
+  /** The message sent, or the SYSTEM message a group event shows as in history. */
   message: Omit<MessageDoc, '_id'>;
+  /** Group events: what changed, and the group as it left it. */
+  group?: GroupChange;
+}
+
+export type MembershipChange = 'CREATED' | 'ADDED' | 'REMOVED' | 'LEFT' | 'ROLE_CHANGED';
+
+export interface GroupChange {
+  actor_id: string;
+  /** Members events: what happened to `user_ids`. */
+  change?: MembershipChange;
+  user_ids: string[];
+  /** ROLE_CHANGED: the new role. */
+  role?: ChatRole;
+  /** The group after the event. */
+  state: GroupState;
 }
 
 /** What anyone may see of a user; the only user data that travels on the event bus. */

@@ -13,29 +13,49 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
-import type { ChatDoc, MessageDoc, PublicUser } from '../db/documents.js';
+import type { ChatDoc, GroupChange, MessageDoc, PublicUser } from '../db/documents.js';
 import type { Sequenced } from './ordering.js';
+import type { Selector } from './outlet.js';
 import { createTopicHub, type TopicSubscription } from './topic-hub.js';
 import { UserFeeds } from './user-feeds.js';
 
-/** A message was stored in a chat's timeline. */
-export interface MessageAdded {
-  type: 'message';
+/**
+ * An event of a chat's timeline, as subscribers receive it: a message sent (`message`), a group's
+ * members changed (`members`), a group renamed (`renamed`).
+ */
+export interface ChatEvent {
+  type: 'message' | 'members' | 'renamed';
   chatId: string;
   /** Its number in the chat's timeline; null for a message stored before numbering (replays). */
   seq: number | null;
+  /** Whether the chat is a group (the old clients never see those). */
+  group: boolean;
+  /** The message sent, or the SYSTEM message a group event shows as in history. */
   message: MessageDoc;
-  /** Null only when read back for a sender no longer stored (the message still shows, failing its `sender`). */
+  /** Its sender (who made the change). Null only when read back for a user no longer stored. */
   sender: PublicUser | null;
-  /** The chat as this event left it: its participants (who may receive it) and its summary. */
-  chat: ChatDoc;
+  /** Group events: what changed, and the group as it left it. */
+  change?: GroupChange;
+  /**
+   * Who may receive it: the chat's members as of the event (and whoever a removal concerns).
+   * Set as the event leaves its chat's topic on this instance; absent on events read back for
+   * one subscriber (a replay covers only what that subscriber may see).
+   */
+  audience?: ReadonlySet<string>;
 }
-
-/** An event of a chat's timeline, as subscribers receive it. */
-export type ChatEvent = MessageAdded;
 
 /** Who caused an event (what "is it mine" fields compare the viewer with). */
 export const actorOf = (event: ChatEvent): string => event.message.sender_id;
+
+/** Whether `userId` may receive `event` (see `audience`). */
+export const reaches = (event: ChatEvent, userId: string): boolean =>
+  event.audience?.has(userId) ?? true;
+
+/** Whether `event` takes `userId` out of the chat: the last event of the chat they receive. */
+export const removes = (event: ChatEvent, userId: string): boolean =>
+  event.type === 'members' &&
+  (event.change?.change === 'REMOVED' || event.change?.change === 'LEFT') &&
+  event.change.user_ids.includes(userId);
 
 /** A change to users' chat lists that is not a timeline event (a chat opened with them). */
 export interface ChatListChanged {
@@ -61,10 +81,12 @@ export interface RevocationEvent {
 
 /** Reads stored timeline events, for subscribers that missed them. */
 export interface TimelineReader {
-  /** Where a chat stands now: its last number (from its summary: never ahead). */
-  lastNumber(chatId: string): Promise<number>;
-  /** The chats a user is in now. */
-  chatsOf(userId: string): Promise<string[]>;
+  /** Where a chat stands now: its last number (from its summary: never ahead), and its members. */
+  chatNow(chatId: string): Promise<{ seq: number; members: string[] }>;
+  /** The chats a user is in now, each with its last number (from its document: never ahead). */
+  chatsOf(userId: string): Promise<Map<string, number>>;
+  /** Stored events after the given number of each chat, in order per chat. */
+  eventsAfter(positions: ReadonlyMap<string, number>): Promise<ChatEvent[]>;
   /** A chat's events numbered in (afterSeq, upToSeq], in order. */
   eventsBetween(chatId: string, afterSeq: number, upToSeq: number): Promise<ChatEvent[]>;
   /**
@@ -87,6 +109,26 @@ const REVOKED_TOPIC = 'revoked';
 /** The chat a topic follows, if it is a chat's. */
 const chatOf = (topic: string) =>
   topic.startsWith(CHAT_TOPIC) ? topic.slice(CHAT_TOPIC.length) : null;
+
+/**
+ * Sets each event's audience from the chat's members as the topic hands events on, in order:
+ * a group event reaches the members before and after it (the removed learn of their removal),
+ * then its members are the chat's.
+ */
+function audienceOf(initial: string[]) {
+  let members: ReadonlySet<string> = new Set(initial);
+  return (event: UserEvent) => {
+    if (event.type === 'chat-list') return;
+    const after = event.change?.state.members;
+    if (after) {
+      const next = new Set(after.map((member) => member.user_id));
+      event.audience = new Set([...members, ...next]);
+      members = next;
+    } else {
+      event.audience = members;
+    }
+  };
+}
 
 const timelinePosition = (event: UserEvent): Sequenced | null =>
   event.type === 'message' && event.seq !== null ? { chatId: event.chatId, seq: event.seq } : null;
@@ -114,7 +156,9 @@ export function createEventBus(options: {
       fetch: (chatId, afterSeq, upToSeq) => timeline.missingEvents(chatId, afterSeq, upToSeq),
       startsAt: async (topic) => {
         const chatId = chatOf(topic);
-        return chatId ? new Map([[chatId, await timeline.lastNumber(chatId)]]) : new Map();
+        if (!chatId) return { positions: new Map() };
+        const now = await timeline.chatNow(chatId);
+        return { positions: new Map([[chatId, now.seq]]), annotate: audienceOf(now.members) };
       },
       logger,
     },
@@ -131,6 +175,7 @@ export function createEventBus(options: {
         : { chatId, change: 'REMOVED' };
     },
     chatsOf: (userId) => timeline.chatsOf(userId),
+    eventsAfter: (positions) => timeline.eventsAfter(positions),
     eventsBetween: (chatId, afterSeq, upToSeq) => timeline.eventsBetween(chatId, afterSeq, upToSeq),
     logger,
   });
@@ -142,19 +187,19 @@ export function createEventBus(options: {
     publishChatListChange(event: ChatListChanged) {
       for (const userId of event.userIds) publish(USER_TOPIC + userId, event);
     },
-    /** A chat's timeline events that `accepts` lets through, in order, as a stream; from now. */
-    chatEvents: (chatId: string, accepts?: (event: ChatEvent) => boolean) =>
+    /** A chat's timeline events the selector takes, in order, as a stream; from now. */
+    chatEvents: (chatId: string, selector?: Selector<ChatEvent>) =>
       // A chat's topic carries its timeline events only.
       userEvents.subscribe(
         CHAT_TOPIC + chatId,
-        accepts as ((event: UserEvent) => boolean) | undefined,
+        selector as Selector<UserEvent> | undefined,
       ) as TopicSubscription<ChatEvent>,
     /**
-     * A user's events that `accepts` lets through, as a stream, from now: the timeline events of
-     * their chats (each chat's in order) and changes to their chat list.
+     * A user's events the selector takes, as a stream, from now: the timeline events of their
+     * chats (each chat's in order) and changes to their chat list. Resolves once it listens.
      */
-    userEvents: (userId: string, accepts?: (event: UserEvent) => boolean) =>
-      userFeeds.subscribe(userId, accepts),
+    userEvents: (userId: string, selector?: Selector<UserEvent>) =>
+      userFeeds.subscribe(userId, selector),
     /**
      * Events may have been lost since `since` (the Redis subscription was down): users followed
      * here follow chats added meanwhile, and every chat followed reads back what it missed, in
@@ -170,7 +215,7 @@ export function createEventBus(options: {
     publishPresence: (event: PresenceEvent) => publish(PRESENCE_TOPIC, event),
     /** Presence changes that `accepts` lets through, as a stream; subscribed from now. */
     presenceChanges: (accepts: (event: PresenceEvent) => boolean) =>
-      presence.subscribe(PRESENCE_TOPIC, accepts),
+      presence.subscribe(PRESENCE_TOPIC, { accepts }),
     /** A user's tokens were revoked: their live connections must end. */
     publishRevocation: (event: RevocationEvent) => publish(REVOKED_TOPIC, event),
     /** Calls `handle` with every revocation until the returned function is called. */

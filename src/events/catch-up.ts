@@ -7,11 +7,11 @@
  * wait while the stored ones are read. Then each live event is placed by its chat's number: one
  * already handed on is dropped, the next is handed on, and one beyond it (the live stream began
  * after the replay's last read) has the numbers in between read first. Positions advance on every
- * event, including those `accepts` keeps from the consumer, so that what a consumer does not
- * want never looks like a gap.
+ * event, including those the consumer does not take, so that what a consumer does not want
+ * never looks like a gap.
  */
 import type { Sequenced } from './ordering.js';
-import { Outlet, type TopicSubscription } from './outlet.js';
+import { Outlet, type Selector, type TopicSubscription } from './outlet.js';
 
 /**
  * Catch-ups by time (a chat not followed before, a Redis outage) start this much earlier: the
@@ -25,8 +25,6 @@ export interface CatchUpSource<T> {
   replay(positions: ReadonlyMap<string, number>): AsyncIterable<T[]>;
   /** A chat's stored events numbered in (afterSeq, upToSeq], in order. */
   fill(chatId: string, afterSeq: number, upToSeq: number): Promise<T[]>;
-  /** Which events the consumer receives (the others still move positions on). */
-  accepts?: (event: T) => boolean;
 }
 
 class CatchUp<T> extends Outlet<T> {
@@ -40,8 +38,9 @@ class CatchUp<T> extends Outlet<T> {
     private readonly source: CatchUpSource<T>,
     /** The last number handed on (or skipped) per chat. */
     private readonly positions: Map<string, number>,
+    selector: Selector<T>,
   ) {
-    super();
+    super(selector);
     live.pipeTo({
       push: (event) => {
         this.inbox.push(event);
@@ -95,7 +94,7 @@ class CatchUp<T> extends Outlet<T> {
       if (known !== undefined && position.seq <= known) return;
       this.positions.set(position.chatId, position.seq);
     }
-    if (!this.source.accepts || this.source.accepts(event)) this.emit(event);
+    this.offer(event);
   }
 
   protected release(): void {
@@ -106,12 +105,13 @@ class CatchUp<T> extends Outlet<T> {
 /**
  * The stored events after `positions` (per chat, the last number the subscriber has), then the
  * live ones of `live` — which must be subscribed before this is called and let every event
- * through (filter with `source.accepts`).
+ * through: `selector` says which the consumer receives (the others still move positions on).
  */
 export function catchUp<T>(
   live: TopicSubscription<T>,
   source: CatchUpSource<T>,
   positions: Map<string, number>,
+  selector: Selector<T> = {},
 ): TopicSubscription<T> {
-  return new CatchUp(live, source, positions);
+  return new CatchUp(live, source, positions, selector);
 }

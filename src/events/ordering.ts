@@ -37,8 +37,13 @@ const MAX_WAITING = 1024;
 
 export interface OrderingSource<T> {
   positionOf(event: T): Sequenced | null;
-  /** The last number of each chat a topic follows, as it stands now (a topic starts there). */
-  startsAt(topic: string): Promise<Map<string, number>>;
+  /**
+   * Where a topic starts: the last number of each chat it follows, as it stands now; and what
+   * to note on each event it hands on (in order), from that start.
+   */
+  startsAt(
+    topic: string,
+  ): Promise<{ positions: Map<string, number>; annotate?: (event: T) => void }>;
   /** The stored events of a chat numbered in (afterSeq, upToSeq], in order. */
   fetch(chatId: string, afterSeq: number, upToSeq: number): Promise<T[]>;
   logger: Logger;
@@ -64,6 +69,7 @@ export class Ordering<T> {
   private closed = false;
   /** Events that came while the starting positions were read. */
   private early: T[] | null = [];
+  private annotate: ((event: T) => void) | undefined;
 
   constructor(
     private readonly source: OrderingSource<T>,
@@ -71,8 +77,9 @@ export class Ordering<T> {
     private readonly emit: (event: T) => void,
   ) {
     source.startsAt(topic).then(
-      (starts) => {
-        for (const [chatId, seq] of starts) this.chats.set(chatId, newState(seq));
+      ({ positions, annotate }) => {
+        for (const [chatId, seq] of positions) this.chats.set(chatId, newState(seq));
+        this.annotate = annotate;
         this.start();
       },
       (error: unknown) => {
@@ -123,6 +130,7 @@ export class Ordering<T> {
 
   private hand(state: ChatState<T>, event: T): void {
     state.delivered += 1;
+    this.annotate?.(event);
     this.emit(event);
   }
 

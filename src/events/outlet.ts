@@ -25,6 +25,12 @@ export function isTopicSubscription<T>(source: AsyncIterator<T>): source is Topi
 /** Events a consumer may fall behind by before its stream is ended (it resumes with `after`). */
 export const MAX_QUEUED = 1024;
 
+/** Which events a consumer receives, and the event after which its stream ends. */
+export interface Selector<T> {
+  accepts?: (value: T) => boolean;
+  lastFor?: (value: T) => boolean;
+}
+
 export abstract class Outlet<T> implements TopicSubscription<T> {
   private readonly queue: T[] = [];
   private waiting: {
@@ -35,14 +41,30 @@ export abstract class Outlet<T> implements TopicSubscription<T> {
   private ended = false;
   private failure: unknown = undefined;
 
-  constructor(private readonly maxQueued = MAX_QUEUED) {}
+  private readonly accepts: ((value: T) => boolean) | null;
+  private readonly lastFor: ((value: T) => boolean) | null;
+
+  constructor(
+    selector: Selector<T> = {},
+    private readonly maxQueued = MAX_QUEUED,
+  ) {
+    this.accepts = selector.accepts ?? null;
+    this.lastFor = selector.lastFor ?? null;
+  }
 
   protected get isEnded(): boolean {
     return this.ended;
   }
 
+  /** Hands `value` on if the consumer takes it; ends the stream after its last event. */
+  protected offer(value: T): void {
+    if (this.isEnded) return;
+    if (!this.accepts || this.accepts(value)) this.emit(value);
+    if (this.lastFor?.(value)) this.finish();
+  }
+
   /** Hands `value` to the consumer: its sink, its pending next(), or the queue. */
-  protected emit(value: T): void {
+  private emit(value: T): void {
     if (this.ended) return;
     if (this.sink) return this.sink.push(value);
     const waiting = this.waiting;

@@ -7,7 +7,7 @@
  */
 
 import { Ordering, type OrderingSource } from './ordering.js';
-import { MAX_QUEUED, Outlet, type TopicSubscription } from './outlet.js';
+import { MAX_QUEUED, Outlet, type Selector, type TopicSubscription } from './outlet.js';
 
 export { isTopicSubscription, type TopicSink, type TopicSubscription } from './outlet.js';
 
@@ -20,15 +20,14 @@ class Subscriber<T> extends Outlet<T> implements Listener<T> {
   constructor(
     private readonly hub: TopicHub<T>,
     private readonly topic: string,
-    private readonly accepts: ((value: T) => boolean) | null,
+    selector: Selector<T>,
     maxQueued: number,
   ) {
-    super(maxQueued);
+    super(selector, maxQueued);
   }
 
   deliver(value: T): void {
-    if (this.accepts && !this.accepts(value)) return;
-    this.emit(value);
+    this.offer(value);
   }
 
   protected release(): void {
@@ -95,9 +94,9 @@ class TopicHub<T> {
     return () => this.remove(topic, entry);
   }
 
-  /** The events of `topic` that `accepts` lets through, as a stream, from now until `return()`. */
-  subscribe(topic: string, accepts?: (value: T) => boolean): TopicSubscription<T> {
-    const subscriber = new Subscriber<T>(this, topic, accepts ?? null, this.maxQueued);
+  /** The events of `topic` the selector takes, as a stream, from now until `return()`. */
+  subscribe(topic: string, selector: Selector<T> = {}): TopicSubscription<T> {
+    const subscriber = new Subscriber<T>(this, topic, selector, this.maxQueued);
     this.add(topic, subscriber);
     return subscriber;
   }

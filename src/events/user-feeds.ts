@@ -5,13 +5,18 @@
  *
  * A chat's events are published once, on the chat's topic, however many members it has. Here a
  * user with connections on this instance follows the topics of their chats — once for all their
- * connections — and their own topic, which says when a chat is added (follow it, from where the
- * user's part of it starts) or removed (stop). Each chat's events come in its timeline order.
+ * connections — and their own topic, which says when a chat is added (followed from where the
+ * user's part of it starts) or removed (dropped). Each chat's events come in its timeline order.
+ *
+ * A feed starts from where each of the user's chats stood when it was read: it listens to their
+ * topics, then reads what was stored since that read (one query for all chats), so that an event
+ * stored after the read reaches it however its publish and the listening interleave. A feed is
+ * ready — and its connection may be handed to the client — once it listens.
  */
 import type { Logger } from 'pino';
 import { catchUp } from './catch-up.js';
 import type { Sequenced } from './ordering.js';
-import { Outlet, type TopicSubscription } from './outlet.js';
+import { Outlet, type Selector, type TopicSubscription } from './outlet.js';
 import type { TopicHub } from './topic-hub.js';
 
 export interface UserFeedSource<T> {
@@ -25,8 +30,10 @@ export interface UserFeedSource<T> {
     | { chatId: string; change: 'ADDED'; from: number }
     | { chatId: string; change: 'REMOVED' }
     | null;
-  /** The chats a user is in now. */
-  chatsOf(userId: string): Promise<string[]>;
+  /** The chats a user is in now, each with its last number. */
+  chatsOf(userId: string): Promise<Map<string, number>>;
+  /** Stored events after the given number of each chat, in order per chat. */
+  eventsAfter(positions: ReadonlyMap<string, number>): Promise<T[]>;
   /** A chat's stored events numbered in (afterSeq, upToSeq], in order. */
   eventsBetween(chatId: string, afterSeq: number, upToSeq: number): Promise<T[]>;
   logger: Logger;
@@ -36,13 +43,13 @@ export interface UserFeedSource<T> {
 class Connection<T> extends Outlet<T> {
   constructor(
     private readonly feed: UserFeed<T>,
-    private readonly accepts: ((event: T) => boolean) | null,
+    selector: Selector<T>,
   ) {
-    super();
+    super(selector);
   }
 
   deliver(event: T): void {
-    if (!this.accepts || this.accepts(event)) this.emit(event);
+    this.offer(event);
   }
 
   protected release(): void {
@@ -50,12 +57,27 @@ class Connection<T> extends Outlet<T> {
   }
 }
 
+/** What the topics a feed listens to hand over, in one stream. */
+class Merged<T> extends Outlet<T> {
+  push(event: T): void {
+    this.offer(event);
+  }
+
+  protected release(): void {}
+}
+
 /** A user's chats followed on this instance, for all of that user's connections here. */
 class UserFeed<T> {
   readonly connections = new Set<Connection<T>>();
-  /** Per chat followed: how to stop. */
+  /** Resolves once the feed listens to the user's topic and chats. */
+  readonly ready: Promise<void>;
+  /** Per chat followed: how to stop listening. */
   private readonly chats = new Map<string, () => void>();
-  private readonly stopUserTopic: () => void;
+  private stopUser: (() => void) | null = null;
+  private readonly merged = new Merged<T>();
+  /** The last number handed on per chat (shared with the catch-up). */
+  private readonly positions = new Map<string, number>();
+  private events: TopicSubscription<T> | null = null;
   private closed = false;
 
   constructor(
@@ -64,78 +86,87 @@ class UserFeed<T> {
     private readonly userId: string,
     private readonly onEmpty: () => void,
   ) {
-    this.stopUserTopic = hub.listen(source.userTopic(userId), (event) => this.fromUser(event));
-    source.chatsOf(userId).then(
-      (chatIds) => chatIds.forEach((chatId) => this.follow(chatId)),
-      (error: unknown) =>
-        source.logger.error({ err: error, userId }, 'reading chats to follow failed'),
+    this.ready = this.start();
+  }
+
+  private async start(): Promise<void> {
+    this.stopUser = this.hub.listen(this.source.userTopic(this.userId), (event) =>
+      this.merged.push(event),
     );
+    const chats = await this.source.chatsOf(this.userId);
+    if (this.closed) return;
+    for (const [chatId, seq] of chats) this.listen(chatId, seq);
+    // Listening: what is stored from now on arrives; what was stored since the read is read.
+    this.events = catchUp(
+      this.merged,
+      {
+        positionOf: this.source.positionOf,
+        replay: (positions) => this.readAfter(positions),
+        fill: (chatId, afterSeq, upToSeq) => this.source.eventsBetween(chatId, afterSeq, upToSeq),
+      },
+      this.positions,
+    );
+    this.events.pipeTo({
+      push: (event) => this.take(event),
+      end: (error) => {
+        if (error)
+          this.source.logger.error({ err: error, userId: this.userId }, 'user feed failed');
+        for (const connection of this.connections) connection.return();
+      },
+    });
+  }
+
+  private async *readAfter(positions: ReadonlyMap<string, number>): AsyncIterable<T[]> {
+    yield await this.source.eventsAfter(positions);
   }
 
   /** Follows chats that are the user's now and were not followed (after events may have been lost). */
   async refresh(): Promise<void> {
-    for (const chatId of await this.source.chatsOf(this.userId)) this.follow(chatId, 0);
+    await this.ready;
+    for (const chatId of (await this.source.chatsOf(this.userId)).keys()) this.follow(chatId, 0);
   }
 
   remove(connection: Connection<T>): void {
     if (!this.connections.delete(connection) || this.connections.size > 0) return;
     this.closed = true;
-    this.stopUserTopic();
+    this.stopUser?.();
     for (const stop of this.chats.values()) stop();
     this.chats.clear();
+    void this.events?.return();
     this.onEmpty();
   }
 
-  private fromUser(event: T): void {
+  private take(event: T): void {
     const change = this.source.chatListChange(event);
     if (change?.change === 'ADDED') this.follow(change.chatId, change.from);
-    this.hand(event);
+    for (const connection of this.connections) connection.deliver(event);
     if (change?.change === 'REMOVED') this.unfollow(change.chatId);
   }
 
-  /**
-   * Follows a chat's topic: from the topic's order now, or with `from` from that number on (the
-   * chat is new to the user: what happened in it before its topic was followed here is read).
-   */
-  private follow(chatId: string, from?: number): void {
-    if (this.closed || this.chats.has(chatId)) return;
+  private listen(chatId: string, from: number): void {
+    this.positions.set(chatId, from);
     const topic = this.source.chatTopic(chatId);
-    if (from === undefined) {
-      this.chats.set(
-        chatId,
-        this.hub.listen(topic, (event) => this.hand(event)),
-      );
-      return;
-    }
-    const events: TopicSubscription<T> = catchUp(
-      this.hub.subscribe(topic),
-      {
-        positionOf: this.source.positionOf,
-        replay: (positions) => this.readAfter(chatId, positions.get(chatId) ?? from),
-        fill: (id, afterSeq, upToSeq) => this.source.eventsBetween(id, afterSeq, upToSeq),
-      },
-      new Map([[chatId, from]]),
+    this.chats.set(
+      chatId,
+      this.hub.listen(topic, (event) => this.merged.push(event)),
     );
-    events.pipeTo({
-      push: (event) => this.hand(event),
-      end: (error) => {
-        if (error) this.source.logger.error({ err: error, chatId }, 'following a chat failed');
-      },
-    });
-    this.chats.set(chatId, () => void events.return());
   }
 
-  private async *readAfter(chatId: string, afterSeq: number): AsyncIterable<T[]> {
-    yield await this.source.eventsBetween(chatId, afterSeq, Number.MAX_SAFE_INTEGER);
+  /** Follows a chat new to the feed from `from` on: what was stored after it is read now. */
+  private follow(chatId: string, from: number): void {
+    if (this.closed || this.chats.has(chatId)) return;
+    this.listen(chatId, from);
+    this.source.eventsBetween(chatId, from, Number.MAX_SAFE_INTEGER).then(
+      (stored) => stored.forEach((event) => this.merged.push(event)),
+      (error: unknown) =>
+        this.source.logger.error({ err: error, chatId }, 'reading a chat added to a feed failed'),
+    );
   }
 
   private unfollow(chatId: string): void {
     this.chats.get(chatId)?.();
     this.chats.delete(chatId);
-  }
-
-  private hand(event: T): void {
-    for (const connection of this.connections) connection.deliver(event);
+    this.positions.delete(chatId);
   }
 }
 
@@ -147,15 +178,25 @@ export class UserFeeds<T> {
     private readonly source: UserFeedSource<T>,
   ) {}
 
-  /** A user's events that `accepts` lets through, as a stream, from now until `return()`. */
-  subscribe(userId: string, accepts?: (event: T) => boolean): TopicSubscription<T> {
+  /**
+   * A user's events the selector takes, as a stream, from now until `return()`; resolves once
+   * the stream listens (hand the connection to its client then, so that nothing it does is
+   * missed).
+   */
+  async subscribe(userId: string, selector: Selector<T> = {}): Promise<TopicSubscription<T>> {
     let feed = this.feeds.get(userId);
     if (!feed) {
       feed = new UserFeed(this.hub, this.source, userId, () => this.feeds.delete(userId));
       this.feeds.set(userId, feed);
     }
-    const connection = new Connection(feed, accepts ?? null);
+    const connection = new Connection(feed, selector);
     feed.connections.add(connection);
+    try {
+      await feed.ready;
+    } catch (error) {
+      void connection.return();
+      throw error;
+    }
     return connection;
   }
 

@@ -1,9 +1,10 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { UserModel, ChatDoc, MessageModel } from '../db/documents.js';
+import type { UserModel, ChatDoc, MessageModel, GroupMember } from '../db/documents.js';
 import type { AuthResult } from '../auth/service.js';
 import type { ChatPage, ChatPageEdge, ChatListEntry } from '../chats/service.js';
 import type { MessagePage, MessagePageEdge } from '../messages/service.js';
-import type { ChatEvent as ChatEventModel, MessageAdded as MessageAddedModel } from '../events/bus.js';
+import type { ChatEvent as ChatEventModel } from '../events/bus.js';
+import type { MemberPage, MemberPageEdge } from '../groups/service.js';
 import type { GraphQLContext } from '../graphql/context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = T | null;
@@ -27,23 +28,38 @@ export type AuthPayload = {
   user: User;
 };
 
-/** A one-to-one conversation. */
+/** A conversation: one-to-one (`DIRECT`) or a group. */
 export type Chat = {
   __typename?: 'Chat';
   createdAt: Scalars['DateTime']['output'];
   id: Scalars['ID']['output'];
+  kind: ChatKind;
   lastMessage: Maybe<Message>;
   lastMessageAt: Maybe<Scalars['DateTime']['output']>;
   /** Text of the newest message (kept on the chat for cheap listing). */
   lastMessagePreview: Maybe<Scalars['String']['output']>;
+  /** The members with their roles, longest-standing first (one-to-one chats: both, as MEMBER). */
+  members: ChatMemberConnection;
   messages: MessageConnection;
-  /** The participant who is not the caller. */
+  /** The participant who is not the caller (one-to-one chats); null for groups. */
   otherUser: Maybe<User>;
+  /** Everyone in the chat now. */
   participants: Array<User>;
+  /** A group's name; null for one-to-one chats. */
+  title: Maybe<Scalars['String']['output']>;
+  /** The caller's role in a group; null for one-to-one chats. */
+  viewerRole: Maybe<ChatRole>;
 };
 
 
-/** A one-to-one conversation. */
+/** A conversation: one-to-one (`DIRECT`) or a group. */
+export type ChatMembersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** A conversation: one-to-one (`DIRECT`) or a group. */
 export type ChatMessagesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   before?: InputMaybe<Scalars['String']['input']>;
@@ -83,6 +99,10 @@ export type ChatEvent = {
   seq: Maybe<Scalars['Int']['output']>;
 };
 
+export type ChatKind =
+  | 'DIRECT'
+  | 'GROUP';
+
 export type ChatListChange =
   /** The caller was added to this chat (someone opened it with them, or they opened it on another device). */
   | 'ADDED'
@@ -98,6 +118,75 @@ export type ChatListEvent = {
   chat: Chat;
 };
 
+export type ChatMember = {
+  __typename?: 'ChatMember';
+  /** When they (last) joined. */
+  joinedAt: Scalars['DateTime']['output'];
+  role: ChatRole;
+  user: User;
+};
+
+export type ChatMemberConnection = {
+  __typename?: 'ChatMemberConnection';
+  edges: Array<ChatMemberEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type ChatMemberEdge = {
+  __typename?: 'ChatMemberEdge';
+  cursor: Scalars['String']['output'];
+  node: ChatMember;
+};
+
+/** A group was renamed. Shown in history as a SYSTEM message (`message`). */
+export type ChatRenamed = ChatEvent & {
+  __typename?: 'ChatRenamed';
+  actor: User;
+  chatId: Scalars['ID']['output'];
+  cursor: Scalars['String']['output'];
+  message: Message;
+  seq: Maybe<Scalars['Int']['output']>;
+  title: Scalars['String']['output'];
+};
+
+/**
+ * What a member of a group may do. OWNER and ADMIN add and remove members and rename the group;
+ * only an OWNER changes roles; an ADMIN cannot remove an OWNER or another ADMIN.
+ */
+export type ChatRole =
+  | 'ADMIN'
+  | 'MEMBER'
+  | 'OWNER';
+
+/**
+ * A group's members changed. A member removed (or leaving) receives this event, then their
+ * subscriptions to the chat end. Shown in history as a SYSTEM message (`message`).
+ */
+export type MembersChanged = ChatEvent & {
+  __typename?: 'MembersChanged';
+  /** Who did it. */
+  actor: User;
+  change: MembershipChange;
+  chatId: Scalars['ID']['output'];
+  cursor: Scalars['String']['output'];
+  message: Message;
+  /** ROLE_CHANGED: the new role. */
+  role: Maybe<ChatRole>;
+  seq: Maybe<Scalars['Int']['output']>;
+  /** Whom it concerns. */
+  users: Array<User>;
+};
+
+export type MembershipChange =
+  | 'ADDED'
+  /** The group was opened with these members. */
+  | 'CREATED'
+  | 'LEFT'
+  | 'REMOVED'
+  /** `role` is the member's new role (also when ownership passes on as the last owner leaves). */
+  | 'ROLE_CHANGED';
+
 export type Message = {
   __typename?: 'Message';
   chat: Chat;
@@ -110,6 +199,7 @@ export type Message = {
   id: Scalars['ID']['output'];
   /** True when the caller sent this message. */
   isOwn: Scalars['Boolean']['output'];
+  kind: MessageKind;
   sender: User;
 };
 
@@ -135,10 +225,30 @@ export type MessageEdge = {
   node: Message;
 };
 
+/** TEXT: written by a user; SYSTEM: a group change, shown in history (its `content` says it in words). */
+export type MessageKind =
+  | 'SYSTEM'
+  | 'TEXT';
+
 export type Mutation = {
   __typename?: 'Mutation';
+  /**
+   * Adds users to a group (OWNER or ADMIN); users already in it are left as they are. They see the
+   * group's messages from the moment they join, or all of them with `shareHistory: true`.
+   */
+  addChatMembers: Chat;
   /** Opens the chat with another user, or returns the one the pair already has. */
   createChat: Chat;
+  /**
+   * Opens a group with the caller as its OWNER and `memberIds` as MEMBERs (at most
+   * MAX_GROUP_MEMBERS in all, 1,000 by default). Unknown users: NOT_FOUND.
+   */
+  createGroupChat: Chat;
+  /**
+   * Leaves a group. The last OWNER leaving hands ownership to the longest-standing ADMIN, else
+   * MEMBER; the last member leaving closes the group.
+   */
+  leaveChat: Scalars['Boolean']['output'];
   login: AuthPayload;
   /** Revokes every token issued to the caller so far and marks them offline. */
   logout: Scalars['Boolean']['output'];
@@ -146,15 +256,42 @@ export type Mutation = {
   recoverAccount: AuthPayload;
   register: AuthPayload;
   /**
+   * Removes a member (OWNER or ADMIN; an ADMIN cannot remove an OWNER or another ADMIN). Removing
+   * a non-member changes nothing. Their live subscriptions to the chat end at once.
+   */
+  removeChatMember: Chat;
+  /** Renames a group (OWNER or ADMIN). */
+  renameChat: Chat;
+  /**
    * Stores and broadcasts a message. Retrying with the same `clientMessageId` returns the first
    * message instead of creating another.
    */
   sendMessage: Message;
+  /** Gives a member another role (OWNER only). */
+  setChatMemberRole: Chat;
+};
+
+
+export type MutationAddChatMembersArgs = {
+  chatId: Scalars['ID']['input'];
+  shareHistory?: InputMaybe<Scalars['Boolean']['input']>;
+  userIds: Array<Scalars['ID']['input']>;
 };
 
 
 export type MutationCreateChatArgs = {
   otherUserId: Scalars['ID']['input'];
+};
+
+
+export type MutationCreateGroupChatArgs = {
+  memberIds: Array<Scalars['ID']['input']>;
+  title: Scalars['String']['input'];
+};
+
+
+export type MutationLeaveChatArgs = {
+  chatId: Scalars['ID']['input'];
 };
 
 
@@ -176,10 +313,29 @@ export type MutationRegisterArgs = {
 };
 
 
+export type MutationRemoveChatMemberArgs = {
+  chatId: Scalars['ID']['input'];
+  userId: Scalars['ID']['input'];
+};
+
+
+export type MutationRenameChatArgs = {
+  chatId: Scalars['ID']['input'];
+  title: Scalars['String']['input'];
+};
+
+
 export type MutationSendMessageArgs = {
   chatId: Scalars['ID']['input'];
   clientMessageId?: InputMaybe<Scalars['String']['input']>;
   content: Scalars['String']['input'];
+};
+
+
+export type MutationSetChatMemberRoleArgs = {
+  chatId: Scalars['ID']['input'];
+  role: ChatRole;
+  userId: Scalars['ID']['input'];
 };
 
 /** Relay pagination state of a connection. */
@@ -247,7 +403,7 @@ export type Subscription = {
   chatEvents: ChatEvent;
   /**
    * New messages of one chat the caller takes part in, in timeline order: the messages-only view of
-   * `chatEvents`. With `after` (the `cursor` of the last message seen), every message stored since
+   * `chatEvents` (a group change comes as its SYSTEM message, as in history). With `after` (the `cursor` of the last message seen), every message stored since
    * is delivered first, then live ones: a client that reconnects misses nothing and gets nothing
    * twice.
    */
@@ -375,15 +531,24 @@ export type ResolversTypes = {
   ChatConnection: ResolverTypeWrapper<ChatPage>;
   ChatEdge: ResolverTypeWrapper<ChatPageEdge>;
   ChatEvent: ResolverTypeWrapper<ChatEventModel>;
+  ChatKind: ChatKind;
   ChatListChange: ChatListChange;
   ChatListEvent: ResolverTypeWrapper<ChatListEntry>;
+  ChatMember: ResolverTypeWrapper<GroupMember>;
+  ChatMemberConnection: ResolverTypeWrapper<MemberPage>;
+  ChatMemberEdge: ResolverTypeWrapper<MemberPageEdge>;
+  ChatRenamed: ResolverTypeWrapper<ChatEventModel>;
+  ChatRole: ChatRole;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  MembersChanged: ResolverTypeWrapper<ChatEventModel>;
+  MembershipChange: MembershipChange;
   Message: ResolverTypeWrapper<MessageModel>;
-  MessageAdded: ResolverTypeWrapper<MessageAddedModel>;
+  MessageAdded: ResolverTypeWrapper<ChatEventModel>;
   MessageConnection: ResolverTypeWrapper<MessagePage>;
   MessageEdge: ResolverTypeWrapper<MessagePageEdge>;
+  MessageKind: MessageKind;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -402,11 +567,16 @@ export type ResolversParentTypes = {
   ChatEdge: ChatPageEdge;
   ChatEvent: ChatEventModel;
   ChatListEvent: ChatListEntry;
+  ChatMember: GroupMember;
+  ChatMemberConnection: MemberPage;
+  ChatMemberEdge: MemberPageEdge;
+  ChatRenamed: ChatEventModel;
   DateTime: Scalars['DateTime']['output'];
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
+  MembersChanged: ChatEventModel;
   Message: MessageModel;
-  MessageAdded: MessageAddedModel;
+  MessageAdded: ChatEventModel;
   MessageConnection: MessagePage;
   MessageEdge: MessagePageEdge;
   Mutation: Record<PropertyKey, never>;
@@ -427,12 +597,16 @@ export type AuthPayloadResolvers<ContextType = GraphQLContext, ParentType extend
 export type ChatResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Chat'] = ResolversParentTypes['Chat']> = {
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['ChatKind'], ParentType, ContextType>;
   lastMessage?: Resolver<Maybe<ResolversTypes['Message']>, ParentType, ContextType>;
   lastMessageAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   lastMessagePreview?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  members?: Resolver<ResolversTypes['ChatMemberConnection'], ParentType, ContextType, RequireFields<ChatMembersArgs, 'first'>>;
   messages?: Resolver<ResolversTypes['MessageConnection'], ParentType, ContextType, Partial<ChatMessagesArgs>>;
   otherUser?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   participants?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
+  title?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  viewerRole?: Resolver<Maybe<ResolversTypes['ChatRole']>, ParentType, ContextType>;
 };
 
 export type ChatConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ChatConnection'] = ResolversParentTypes['ChatConnection']> = {
@@ -446,7 +620,7 @@ export type ChatEdgeResolvers<ContextType = GraphQLContext, ParentType extends R
 };
 
 export type ChatEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ChatEvent'] = ResolversParentTypes['ChatEvent']> = {
-  __resolveType: TypeResolveFn<'MessageAdded', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'ChatRenamed' | 'MembersChanged' | 'MessageAdded', ParentType, ContextType>;
 };
 
 export type ChatListEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ChatListEvent'] = ResolversParentTypes['ChatListEvent']> = {
@@ -454,9 +628,48 @@ export type ChatListEventResolvers<ContextType = GraphQLContext, ParentType exte
   chat?: Resolver<ResolversTypes['Chat'], ParentType, ContextType>;
 };
 
+export type ChatMemberResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ChatMember'] = ResolversParentTypes['ChatMember']> = {
+  joinedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  role?: Resolver<ResolversTypes['ChatRole'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+};
+
+export type ChatMemberConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ChatMemberConnection'] = ResolversParentTypes['ChatMemberConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['ChatMemberEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ChatMemberEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ChatMemberEdge'] = ResolversParentTypes['ChatMemberEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['ChatMember'], ParentType, ContextType>;
+};
+
+export type ChatRenamedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ChatRenamed'] = ResolversParentTypes['ChatRenamed']> = {
+  actor?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  chatId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
+  seq?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  title?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
+
+export type MembersChangedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MembersChanged'] = ResolversParentTypes['MembersChanged']> = {
+  actor?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  change?: Resolver<ResolversTypes['MembershipChange'], ParentType, ContextType>;
+  chatId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
+  role?: Resolver<Maybe<ResolversTypes['ChatRole']>, ParentType, ContextType>;
+  seq?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  users?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
 
 export type MessageResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Message'] = ResolversParentTypes['Message']> = {
   chat?: Resolver<ResolversTypes['Chat'], ParentType, ContextType>;
@@ -466,6 +679,7 @@ export type MessageResolvers<ContextType = GraphQLContext, ParentType extends Re
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isOwn?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['MessageKind'], ParentType, ContextType>;
   sender?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 };
 
@@ -488,12 +702,18 @@ export type MessageEdgeResolvers<ContextType = GraphQLContext, ParentType extend
 };
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  addChatMembers?: Resolver<ResolversTypes['Chat'], ParentType, ContextType, RequireFields<MutationAddChatMembersArgs, 'chatId' | 'shareHistory' | 'userIds'>>;
   createChat?: Resolver<ResolversTypes['Chat'], ParentType, ContextType, RequireFields<MutationCreateChatArgs, 'otherUserId'>>;
+  createGroupChat?: Resolver<ResolversTypes['Chat'], ParentType, ContextType, RequireFields<MutationCreateGroupChatArgs, 'memberIds' | 'title'>>;
+  leaveChat?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationLeaveChatArgs, 'chatId'>>;
   login?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'password' | 'username'>>;
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   recoverAccount?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRecoverAccountArgs, 'newPassword' | 'securityPhrase' | 'username'>>;
   register?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRegisterArgs, 'input'>>;
+  removeChatMember?: Resolver<ResolversTypes['Chat'], ParentType, ContextType, RequireFields<MutationRemoveChatMemberArgs, 'chatId' | 'userId'>>;
+  renameChat?: Resolver<ResolversTypes['Chat'], ParentType, ContextType, RequireFields<MutationRenameChatArgs, 'chatId' | 'title'>>;
   sendMessage?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationSendMessageArgs, 'chatId' | 'content'>>;
+  setChatMemberRole?: Resolver<ResolversTypes['Chat'], ParentType, ContextType, RequireFields<MutationSetChatMemberRoleArgs, 'chatId' | 'role' | 'userId'>>;
 };
 
 export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -536,7 +756,12 @@ export type Resolvers<ContextType = GraphQLContext> = {
   ChatEdge?: ChatEdgeResolvers<ContextType>;
   ChatEvent?: ChatEventResolvers<ContextType>;
   ChatListEvent?: ChatListEventResolvers<ContextType>;
+  ChatMember?: ChatMemberResolvers<ContextType>;
+  ChatMemberConnection?: ChatMemberConnectionResolvers<ContextType>;
+  ChatMemberEdge?: ChatMemberEdgeResolvers<ContextType>;
+  ChatRenamed?: ChatRenamedResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
+  MembersChanged?: MembersChangedResolvers<ContextType>;
   Message?: MessageResolvers<ContextType>;
   MessageAdded?: MessageAddedResolvers<ContextType>;
   MessageConnection?: MessageConnectionResolvers<ContextType>;

@@ -7,6 +7,7 @@ import type { GraphQLContext } from './context.js';
 import { authResolvers } from '../auth/resolvers.js';
 import { chatsResolvers } from '../chats/resolvers.js';
 import { messagesResolvers } from '../messages/resolvers.js';
+import { groupsResolvers } from '../groups/resolvers.js';
 import { timelineResolvers } from '../timeline/resolvers.js';
 import { usersResolvers } from '../users/resolvers.js';
 
@@ -44,6 +45,7 @@ export const schema = createSchema<GraphQLContext>({
     usersResolvers,
     authResolvers,
     chatsResolvers,
+    groupsResolvers,
     messagesResolvers,
     timelineResolvers,
   ],

@@ -4,10 +4,10 @@
  * hash, security phrase, `_id`) have no way in.
  */
 import type { ChatDoc, MessageDoc, PublicUser, UserDoc } from '../db/documents.js';
-import type { MessageAdded } from '../events/bus.js';
+import type { ChatEvent } from '../events/bus.js';
 
 /** A message event the old clients can be shown: its sender is known. */
-export type LegacyMessageEvent = MessageAdded & { sender: PublicUser };
+export type LegacyMessageEvent = ChatEvent & { sender: PublicUser };
 
 const iso = (date: Date | null | undefined) => (date ? date.toISOString() : null);
 

@@ -1,14 +1,17 @@
 /**
  * The old server's realtime endpoints: WebSocket `/ws/{user_id}` and SSE `/sse/{user_id}`.
- * Admission (rate limit, token) is decided here once for both; the transports then get a session
- * that follows the user's inbox.
+ * Admission (rate limit, token) is decided here once for both, and the session follows the
+ * user's one-to-one chats before the transport answers (so that nothing the client does next
+ * is missed); the transport then attaches its socket or stream to it.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
 import type { App } from '../app.js';
 import { AppError } from '../errors.js';
-import { followUserMessages, type UserResume } from '../timeline/follow.js';
+import type { UserEvent } from '../events/bus.js';
+import type { TopicSubscription } from '../events/outlet.js';
+import { followDirectMessages, type UserResume } from '../timeline/follow.js';
 import type { ConnectionOptions } from '../users/presence.js';
 import { clientAddress } from '../security/client-address.js';
 import { pathOf, refusalFor, rejectUpgrade, type Refusal } from '../transport/http.js';
@@ -16,7 +19,7 @@ import { CLOSE } from '../transport/socket-policy.js';
 import { authorizeLegacyUser, legacyToken } from './auth.js';
 import type { LegacyMessageEvent } from './json.js';
 import type { LegacySession } from './session.js';
-import { createLegacySse } from './sse.js';
+import { createLegacySse, resumeOf } from './sse.js';
 import { createLegacyWebSockets } from './websocket.js';
 
 export interface LegacyRealtime {
@@ -33,17 +36,23 @@ export function createLegacyRealtime(app: App): LegacyRealtime {
   const streams = createLegacySse(app);
   let closing = false;
 
-  async function admit(request: IncomingMessage, userId: string): Promise<LegacySession> {
+  async function admit(
+    request: IncomingMessage,
+    userId: string,
+    resume?: UserResume,
+  ): Promise<LegacySession> {
     const token = legacyToken(request);
     const clientIp = clientAddress(request, app.config.trustProxy);
     await app.rateLimits.consume('connectionsPerIp', clientIp);
     const { tokenExpiresAt: expiresAt } = await authorizeLegacyUser(app, userId, token, clientIp);
     if (closing) throw new AppError('SERVICE_UNAVAILABLE', 'Server shutting down');
+    const events = await followDirectMessages(app, userId, resume);
     return {
       userId,
       token,
       clientIp,
-      follow: (deliver, end, resume) => follow(app, userId, deliver, { expiresAt, end }, resume),
+      attach: (deliver, end) => attach(app, userId, events, deliver, { expiresAt, end }),
+      release: () => void events.return(),
     };
   }
 
@@ -65,14 +74,15 @@ export function createLegacyRealtime(app: App): LegacyRealtime {
       // No HEAD twin: it would hold a stream open that carries nothing.
       const options = { exposeHeadRoute: false };
       http.get<{ Params: { userId: string } }>('/sse/:userId', options, async (request, reply) => {
+        const resume = resumeOf(request);
         let session: LegacySession;
         try {
-          session = await admit(request.raw, request.params.userId);
+          session = await admit(request.raw, request.params.userId, resume ?? undefined);
         } catch (error) {
           const { status, detail, headers } = refusal(error);
           return reply.code(status).headers(headers).send({ detail });
         }
-        streams.open(request, reply, session);
+        streams.open(request, reply, session, resume);
       });
     },
 
@@ -93,15 +103,15 @@ function webSocketUserId(url: string | undefined): string | null {
   }
 }
 
-function follow(
+/** Holds presence and hands the session's events to the transport until the returned stop. */
+function attach(
   app: App,
   userId: string,
+  events: TopicSubscription<UserEvent>,
   deliver: (event: LegacyMessageEvent) => void,
   options: ConnectionOptions & { end: (reason: string) => void },
-  resume?: UserResume,
 ): () => void {
   const release = app.presence.connect(userId, options);
-  const events = followUserMessages(app, userId, resume);
   events.pipeTo({
     push: (event) => {
       // A failing socket must not stop delivery to the other listeners of the event.

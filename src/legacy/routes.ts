@@ -11,6 +11,7 @@ import { createScope, requireViewer, type RequestScope } from '../request/scope.
 import type { PublicUser } from '../db/documents.js';
 import { AppError, forbidden } from '../errors.js';
 import { login, logout, register } from '../auth/service.js';
+import { isDirect } from '../chats/repository.js';
 import { createChat, listChats, MAX_CHATS_PAGE, otherParticipantId } from '../chats/service.js';
 import { authorizeLegacyUser, legacyToken } from './auth.js';
 import { listRecentMessages, sendMessage } from '../messages/service.js';
@@ -153,7 +154,8 @@ function chatRoutes(api: FastifyInstance) {
   };
   const listHandler = async (request: FastifyRequest) => {
     const viewer = requireViewer(request.scope);
-    const page = await listChats(request.scope, { first: MAX_CHATS_PAGE });
+    // The old clients know one-to-one chats only.
+    const page = await listChats(request.scope, { first: MAX_CHATS_PAGE }, isDirect);
     const chats = page.edges.map((edge) => edge.node);
     const others = await loadUsers(
       request.scope,
@@ -243,10 +245,11 @@ function sendRoute(api: FastifyInstance, app: App) {
         legacyToken(request.raw),
         request.ip,
       );
-      const message = await sendMessage(scope, {
-        chatId: request.body.chat_id,
-        content: request.body.content,
-      });
+      const message = await sendMessage(
+        scope,
+        { chatId: request.body.chat_id, content: request.body.content },
+        { directOnly: true },
+      );
       return {
         status: 'success',
         message_id: message.message_id,

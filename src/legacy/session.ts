@@ -1,4 +1,3 @@
-import type { UserResume } from '../timeline/follow.js';
 import type { LegacyMessageEvent } from './json.js';
 
 /** An admitted connection of one user. */
@@ -8,13 +7,12 @@ export interface LegacySession {
   token: string | null;
   clientIp: string;
   /**
-   * Holds presence and hands over each message of the user's chats (in each chat's order, each
-   * once; with `resume`, first those stored after it) until the returned function is called.
-   * `end` is called when the token expires or is revoked, or the stream fails.
+   * Holds presence and hands over each message of the user's one-to-one chats (in each chat's
+   * order, each once; first those stored after where a resumed stream stopped), from admission
+   * on, until the returned function is called. `end` is called when the token expires or is
+   * revoked, or the stream fails.
    */
-  follow(
-    deliver: (event: LegacyMessageEvent) => void,
-    end: (reason: string) => void,
-    resume?: UserResume,
-  ): () => void;
+  attach(deliver: (event: LegacyMessageEvent) => void, end: (reason: string) => void): () => void;
+  /** Lets the session go without attaching (the client left before its answer). */
+  release(): void;
 }

@@ -25,8 +25,11 @@ const streamPosition = z.object({
 const eventId = (since: number, positions: Map<string, number>) =>
   encodeCursor({ t: since, p: Object.fromEntries(positions) });
 
+/** Where a reconnecting client stopped, and since when its stream has followed. */
+export type SseResume = UserResume & { followingSince: number };
+
 /** Where a reconnecting client stopped, from its Last-Event-ID; null for none (or not ours). */
-function resumeFrom(request: FastifyRequest): (UserResume & { followingSince: number }) | null {
+export function resumeOf(request: FastifyRequest): SseResume | null {
   const header = request.headers['last-event-id'];
   const lastId =
     (typeof header === 'string' && header) ||
@@ -62,7 +65,12 @@ export function createLegacySse(app: App) {
   const enders = new Set<() => Promise<void>>();
 
   return {
-    open(request: FastifyRequest, reply: FastifyReply, session: LegacySession): void {
+    open(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      session: LegacySession,
+      resume: SseResume | null,
+    ): void {
       const response = reply.raw;
       // Hijacking skips the onSend hooks, but @fastify/cors set its headers in onRequest.
       const cors = Object.entries(reply.getHeaders()).filter(
@@ -70,7 +78,7 @@ export function createLegacySse(app: App) {
       );
       reply.hijack();
       // A client gone during admission has had its 'close' already: nothing to hold for it.
-      if (response.destroyed) return;
+      if (response.destroyed) return session.release();
       response.writeHead(200, {
         ...Object.fromEntries(cors),
         'content-type': 'text/event-stream; charset=utf-8',
@@ -85,7 +93,6 @@ export function createLegacySse(app: App) {
         if (response.writableLength > SLOW_CONSUMER_BYTES) response.destroy();
         else response.write(chunk);
       };
-      const resume = resumeFrom(request);
       const followingSince = resume?.followingSince ?? Date.now();
       const positions = new Map(resume?.positions);
       const send = (event: LegacyMessageEvent) => {
@@ -97,11 +104,10 @@ export function createLegacySse(app: App) {
       };
 
       write(`data: ${JSON.stringify({ type: 'connected', user_id: session.userId })}\n\n`);
-      const stop = session.follow(
+      const stop = session.attach(
         send,
         // The browser reconnects by itself; with a revoked or expired token it is then refused.
         () => response.end(),
-        resume ?? undefined,
       );
       const keepAlive = setInterval(
         () => write(': keepalive\n\n'),

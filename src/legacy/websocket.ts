@@ -38,7 +38,7 @@ export function createLegacyWebSockets(app: App) {
   });
 
   function serve(socket: WebSocket, session: LegacySession): void {
-    const stop = session.follow(
+    const stop = session.attach(
       (event) => {
         if (socket.readyState !== WebSocket.OPEN || cutOffIfBehind(socket)) return;
         socket.send(broadcastText(event));
@@ -69,7 +69,11 @@ export function createLegacyWebSockets(app: App) {
     try {
       const frame = parseInput(frameSchema, parseJson(data));
       const scope = await authorizeLegacyUser(app, session.userId, session.token, session.clientIp);
-      await sendMessage(scope, { chatId: frame.chat_id, content: frame.content });
+      await sendMessage(
+        scope,
+        { chatId: frame.chat_id, content: frame.content },
+        { directOnly: true },
+      );
     } catch (error) {
       const expected = expectedError(error);
       if (expected) return sendError(socket, expected.message);
@@ -80,6 +84,8 @@ export function createLegacyWebSockets(app: App) {
 
   return {
     accept(request: IncomingMessage, socket: Duplex, head: Buffer, session: LegacySession): void {
+      // A client gone during admission: the upgrade never completes, nothing to hold for it.
+      if (socket.destroyed) return session.release();
       server.handleUpgrade(request, socket, head, (ws) => serve(ws, session));
     },
 

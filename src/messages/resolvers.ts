@@ -13,8 +13,6 @@ import { sendMessage } from './service.js';
 export const messageOf = (event: ChatEvent): MessageModel =>
   event.sender ? { ...event.message, sender: event.sender } : event.message;
 
-const isMessage = (event: ChatEvent) => event.type === 'message';
-
 export const messagesResolvers: Resolvers = {
   Mutation: {
     sendMessage: (_parent, args, ctx) => sendMessage(ctx, args),
@@ -25,7 +23,7 @@ export const messagesResolvers: Resolvers = {
         _parent: unknown,
         args: { chatId: string; after?: string | null },
         ctx: GraphQLContext,
-      ) => followChat(ctx, args.chatId, args.after, isMessage),
+      ) => followChat(ctx, args.chatId, args.after),
       resolve: (event: ChatEvent, _args: unknown, ctx: GraphQLContext): MessageModel => {
         renewLoaders(ctx);
         return messageOf(event);
@@ -34,6 +32,7 @@ export const messagesResolvers: Resolvers = {
   },
   Message: {
     id: (message) => message.message_id,
+    kind: (message) => (message.message_type === 'system' ? 'SYSTEM' : 'TEXT'),
     createdAt: (message) => message.timestamp,
     clientMessageId: (message) => message.client_message_id ?? null,
     cursor: (message) => cursorOf(message),

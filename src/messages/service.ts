@@ -5,7 +5,7 @@ import { toPublicUser, type ChatDoc, type MessageDoc, type MessageModel } from '
 import type { Database } from '../db/mongo.js';
 import { badInput } from '../errors.js';
 import { requireViewer, type RequestScope } from '../request/scope.js';
-import { requireMembership } from '../chats/service.js';
+import { requireDirectChat, requireMembership, visibleFrom } from '../chats/service.js';
 import { buildPage, checkPageSize, type Edge, type Page } from '../pagination.js';
 import {
   cursorOf,
@@ -35,16 +35,21 @@ const sendInput = z.object({
 
 /**
  * Stores a message in its chat's timeline and broadcasts it; it is durable before anyone is told
- * about it. A retry with the same clientMessageId returns the message stored first.
+ * about it. A retry with the same clientMessageId returns the message stored first. With
+ * `directOnly` (the old clients), a group is NOT_FOUND.
  */
 export async function sendMessage(
   scope: RequestScope,
   input: { chatId: string; content: string; clientMessageId?: string | null },
+  options: { directOnly?: boolean } = {},
 ): Promise<MessageModel> {
   const viewer = requireViewer(scope);
   const fields = parseInput(sendInput, input);
   await scope.app.rateLimits.consume('sendsPerUser', viewer.user_id);
-  const chat = await requireMembership(scope, fields.chatId);
+  const chat = await (options.directOnly ? requireDirectChat : requireMembership)(
+    scope,
+    fields.chatId,
+  );
   const sender = toPublicUser(viewer);
   const stored = await addMessage(
     scope.app,
@@ -73,11 +78,11 @@ export async function sendMessage(
 async function findTimelineSlice(
   db: Database,
   chat: ChatDoc,
-  range: { after?: Position; before?: Position },
+  range: { after?: Position; before?: Position; firstVisible: number },
   fromEnd: 'oldest' | 'newest',
   limit: number,
 ): Promise<MessageDoc[]> {
-  const { after, before } = range;
+  const { after, before, firstVisible } = range;
   const unnumbered = {
     wanted: chat.legacy_messages !== false && !(after && isNumbered(after)),
     range: {
@@ -88,7 +93,7 @@ async function findTimelineSlice(
   const numbered = {
     wanted: !(before && !isNumbered(before)),
     range: {
-      after: after && isNumbered(after) ? after.seq : undefined,
+      after: Math.max(after && isNumbered(after) ? after.seq : 0, firstVisible - 1),
       before: before && isNumbered(before) ? before.seq : undefined,
     },
   };
@@ -131,6 +136,8 @@ export async function listMessages(
   const range = {
     after: args.after ? decodePosition(args.after, 'after') : undefined,
     before: args.before ? decodePosition(args.before, 'before') : undefined,
+    // A group member added without its history sees from their addition on.
+    firstVisible: visibleFrom(chat, requireViewer(scope).user_id),
   };
   const forwards = first !== undefined || (last === undefined && !!range.after && !range.before);
   const size = first ?? last ?? DEFAULT_PAGE;
@@ -154,14 +161,15 @@ export const MAX_HISTORY = 1000;
 
 /**
  * The old server's history: the newest `limit` messages (older than `beforeMessageId` when given),
- * oldest first. The old code returned the oldest 1000, so chats past 1000 messages froze.
+ * oldest first. The old code returned the oldest 1000, so chats past 1000 messages froze. One-to-one
+ * chats only: the old clients know no groups.
  */
 export async function listRecentMessages(
   scope: RequestScope,
   chatId: string,
   options: { limit: number; beforeMessageId?: string },
 ): Promise<MessageDoc[]> {
-  const chat = await requireMembership(scope, chatId);
+  const chat = await requireDirectChat(scope, chatId);
   let before: string | undefined;
   if (options.beforeMessageId) {
     const anchor = await findMessageById(scope.app.db, options.beforeMessageId);

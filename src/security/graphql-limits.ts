@@ -64,7 +64,10 @@ export function graphqlLimits(config: Config): Plugin[] {
     codeRequestErrors,
     EnvelopArmorPlugin({
       maxDepth: { n: 10, ignoreIntrospection: true, ...reportAsValidationError },
-      costLimit: { maxCost: 5000, ignoreIntrospection: true, ...reportAsValidationError },
+      // Armor multiplies a field's cost by its literal `first`/`last`: a chat list with a preview
+      // of each chat's members (`chats(first: 50) { members(first: 20) … }`) costs ~90,000. Page
+      // sizes are capped by the server (100), so this bounds depth × breadth, not page sizes.
+      costLimit: { maxCost: 100_000, ignoreIntrospection: true, ...reportAsValidationError },
       maxAliases: { n: 15, ...reportAsValidationError },
       maxDirectives: { n: 20, ...reportAsValidationError },
       maxTokens: { n: 2000 },

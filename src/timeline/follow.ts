@@ -1,26 +1,28 @@
 /** Following timelines (a chat's, a user's chats'): live, or from a position (replay, then live). */
 import type { App } from '../app.js';
-import type { ChatEvent, UserEvent } from '../events/bus.js';
+import { reaches, removes, type ChatEvent, type UserEvent } from '../events/bus.js';
 import { catchUp } from '../events/catch-up.js';
-import type { TopicSubscription } from '../events/outlet.js';
-import { requireMembership } from '../chats/service.js';
+import type { Selector, TopicSubscription } from '../events/outlet.js';
+import { requireMembership, visibleFrom } from '../chats/service.js';
 import { requireViewer, type RequestScope } from '../request/scope.js';
 import { decodePosition, isNumbered, type UnnumberedPosition } from './position.js';
 import { replayChat, replayUser } from './reader.js';
 
-const timelinePosition = (event: ChatEvent) =>
-  event.seq === null ? null : { chatId: event.chatId, seq: event.seq };
+const timelinePosition = (event: UserEvent) =>
+  event.type === 'chat-list' || event.seq === null
+    ? null
+    : { chatId: event.chatId, seq: event.seq };
 
 /**
  * The events of one chat the caller takes part in, in timeline order, each once: from now, or
- * with `after` (a cursor) every event stored after it first. `only` narrows them to the kinds a
- * subscription shows. Membership is checked now and again for every event.
+ * with `after` (a cursor) every event stored after it first (from what the caller may see). Who
+ * may receive each event is checked per event; the event that takes the caller out of the chat
+ * is their last, and the stream ends after it.
  */
 export async function followChat(
   scope: RequestScope,
   chatId: string,
   after: string | null | undefined,
-  only?: (event: ChatEvent) => boolean,
 ): Promise<TopicSubscription<ChatEvent>> {
   const viewer = requireViewer(scope);
   const chat = await requireMembership(scope, chatId);
@@ -29,20 +31,24 @@ export async function followChat(
   scope.loaders.forget();
   const { bus, db } = scope.app;
   const userId = viewer.user_id;
-  const accepts = (event: ChatEvent) =>
-    event.chat.participants.includes(userId) && (!only || only(event));
-  if (!from) return bus.chatEvents(chat.chat_id, accepts);
+  const selector: Selector<ChatEvent> = {
+    accepts: (event) => reaches(event, userId),
+    lastFor: (event) => removes(event, userId),
+  };
+  if (!from) return bus.chatEvents(chat.chat_id, selector);
   // Subscribed before the database is read: nothing falls in between.
   const live = bus.chatEvents(chat.chat_id);
+  const firstVisible = visibleFrom(chat, userId);
+  const start = isNumbered(from) ? Math.max(from.seq, firstVisible - 1) : firstVisible - 1;
   return catchUp(
     live,
     {
       positionOf: timelinePosition,
       replay: (positions) => replayChat(db, chat, from, positions),
       fill: (id, afterSeq, upToSeq) => scope.app.timeline.eventsBetween(id, afterSeq, upToSeq),
-      accepts,
     },
-    new Map([[chat.chat_id, isNumbered(from) ? from.seq : 0]]),
+    new Map([[chat.chat_id, start]]),
+    selector,
   );
 }
 
@@ -57,27 +63,29 @@ export interface UserResume {
 }
 
 /**
- * The message events of a user's chats, in each chat's timeline order, each once: from now, or
- * with `resume` every event stored after it first.
+ * The messages of a user's one-to-one chats (what the old clients can show), in each chat's
+ * timeline order, each once: from now, or with `resume` every one stored after it first.
+ * Resolves once it listens.
  */
-export function followUserMessages(
+export async function followDirectMessages(
   app: App,
   userId: string,
   resume?: UserResume,
-): TopicSubscription<UserEvent> {
-  const accepts = (event: UserEvent) =>
-    event.type === 'message' && event.chat.participants.includes(userId);
-  if (!resume) return app.bus.userEvents(userId, accepts);
-  const live = app.bus.userEvents(userId);
+): Promise<TopicSubscription<UserEvent>> {
+  const selector: Selector<UserEvent> = {
+    accepts: (event) => event.type === 'message' && !event.group && reaches(event, userId),
+  };
+  if (!resume) return app.bus.userEvents(userId, selector);
+  const live = await app.bus.userEvents(userId);
   return catchUp<UserEvent>(
     live,
     {
-      positionOf: (event) => (event.type === 'message' ? timelinePosition(event) : null),
+      positionOf: timelinePosition,
       replay: (positions) =>
         replayUser(app.db, userId, positions, resume.since, resume.unnumberedAfter),
       fill: (chatId, afterSeq, upToSeq) => app.timeline.eventsBetween(chatId, afterSeq, upToSeq),
-      accepts,
     },
     new Map(resume.positions),
+    selector,
   );
 }

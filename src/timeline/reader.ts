@@ -6,12 +6,13 @@ import DataLoader from 'dataloader';
 import {
   toPublicUser,
   type ChatDoc,
+  type GroupChange,
   type MessageDoc,
   type TimelineEventDoc,
 } from '../db/documents.js';
 import type { Database } from '../db/mongo.js';
 import type { ChatEvent, TimelineReader } from '../events/bus.js';
-import { findChatsByIds, findChatsOf } from '../chats/repository.js';
+import { findChatsByIds, findChatsOf, isDirect } from '../chats/repository.js';
 import { findUnnumberedOfChats, findUnnumberedSlice } from '../messages/repository.js';
 import { findUsersByIds } from '../users/repository.js';
 import { numbered, storeDerived } from './derived.js';
@@ -26,40 +27,54 @@ const READ_PAGE = 1000;
 /** At most this many events are read back for one topic after a Redis outage. */
 const READ_BACK_LIMIT = 10_000;
 
+/** What a subscriber receives is built from: a stored event, or a message stored before numbering. */
+interface Stored {
+  type: ChatEvent['type'];
+  message: MessageDoc;
+  change?: GroupChange;
+}
+
+const fromEvent = (event: TimelineEventDoc): Stored => ({
+  type: event.type,
+  message: numbered(event),
+  change: event.group,
+});
+const fromMessage = (message: MessageDoc): Stored => ({ type: 'message', message });
+
 /**
- * Stored messages as subscribers receive them: with their senders' public fields (one query) and
- * their chats (given, or one query). A message whose chat is gone is left out.
+ * Stored events as subscribers receive them: with their senders' public fields (one query) and
+ * whether their chats are groups (the chats given, or one query). An event whose chat is gone is
+ * left out.
  */
 async function asChatEvents(
   db: Database,
-  messages: MessageDoc[],
+  stored: Stored[],
   chats?: ChatDoc[],
 ): Promise<ChatEvent[]> {
-  if (messages.length === 0) return [];
-  const chatIds = [...new Set(messages.map((message) => message.chat_id))];
-  const senderIds = [...new Set(messages.map((message) => message.sender_id))];
+  if (stored.length === 0) return [];
+  const chatIds = [...new Set(stored.map((each) => each.message.chat_id))];
+  const senderIds = [...new Set(stored.map((each) => each.message.sender_id))];
   const [foundChats, foundSenders] = await Promise.all([
     chats ?? findChatsByIds(db, chatIds),
     findUsersByIds(db, senderIds),
   ]);
   const chatById = new Map(foundChats.map((chat) => [chat.chat_id, chat]));
   const senderById = new Map(foundSenders.map((user) => [user.user_id, toPublicUser(user)]));
-  return messages.flatMap((message) => {
+  return stored.flatMap(({ type, message, change }) => {
     const chat = chatById.get(message.chat_id);
     if (!chat) return [];
     const event: ChatEvent = {
-      type: 'message',
+      type,
       chatId: message.chat_id,
       seq: message.seq ?? null,
+      group: chat.kind === 'group',
       message,
       sender: senderById.get(message.sender_id) ?? null,
-      chat,
+      ...(change ? { change } : {}),
     };
     return [event];
   });
 }
-
-const messagesOf = (events: TimelineEventDoc[]) => events.map(numbered);
 
 /**
  * A chat's stored events from `from` on, page after page: first any messages stored before
@@ -74,7 +89,7 @@ export async function* replayChat(
   if (!isNumbered(from) && chat.legacy_messages !== false) {
     for (let after: UnnumberedPosition = from; ;) {
       const page = await findUnnumberedSlice(db, chat.chat_id, { after }, 'oldest', REPLAY_PAGE);
-      yield await asChatEvents(db, page, [chat]);
+      yield await asChatEvents(db, page.map(fromMessage), [chat]);
       const last = page.at(-1);
       if (!last || page.length < REPLAY_PAGE) break;
       after = { timestamp: last.timestamp, messageId: last.message_id };
@@ -83,7 +98,7 @@ export async function* replayChat(
   for (;;) {
     const after = positions.get(chat.chat_id) ?? 0;
     const page = await findEventsAfter(db, chat.chat_id, after, REPLAY_PAGE);
-    yield await asChatEvents(db, messagesOf(page), [chat]);
+    yield await asChatEvents(db, page.map(fromEvent), [chat]);
     if (page.length < REPLAY_PAGE) break;
   }
 }
@@ -107,7 +122,7 @@ async function userEventsAfter(
     else known.set(chat.chat_id, seq);
   }
   const page = await findEventsOfChats(db, known, { chatIds: others, since }, limit);
-  const events = await asChatEvents(db, messagesOf(interleaved(page)), chats);
+  const events = await asChatEvents(db, interleaved(page).map(fromEvent), chats);
   return { events, more: page.length === limit };
 }
 
@@ -138,8 +153,9 @@ function interleaved(events: TimelineEventDoc[]): TimelineEventDoc[] {
 }
 
 /**
- * A user's stored events after `positions` (see userEventsAfter), page after page; first, with
- * `unnumberedAfter`, their chats' messages stored before numbering after that position.
+ * A user's stored events of their one-to-one chats (what the old clients follow) after
+ * `positions` (see userEventsAfter), page after page; first, with `unnumberedAfter`, their
+ * messages stored before numbering after that position.
  */
 export async function* replayUser(
   db: Database,
@@ -148,11 +164,11 @@ export async function* replayUser(
   since: Date,
   unnumberedAfter?: UnnumberedPosition,
 ): AsyncIterable<ChatEvent[]> {
-  const chats = await findChatsOf(db, userId);
+  const chats = (await findChatsOf(db, userId)).filter(isDirect);
   const chatIds = chats.map((chat) => chat.chat_id);
   for (let after = unnumberedAfter; after;) {
     const page = await findUnnumberedOfChats(db, chatIds, after, REPLAY_PAGE);
-    yield await asChatEvents(db, page, chats);
+    yield await asChatEvents(db, page.map(fromMessage), chats);
     const last = page.at(-1);
     after =
       last && page.length === REPLAY_PAGE
@@ -176,7 +192,7 @@ async function eventsBetween(
   const events: ChatEvent[] = [];
   for (let after = afterSeq; after < upToSeq;) {
     const page = await findEventsAfter(db, chatId, after, READ_PAGE, upToSeq);
-    events.push(...(await asChatEvents(db, messagesOf(page))));
+    events.push(...(await asChatEvents(db, page.map(fromEvent))));
     if (page.length < READ_PAGE) break;
     after = page.at(-1)!.seq;
   }
@@ -186,21 +202,35 @@ async function eventsBetween(
 /** The bus's access to stored events (see TimelineReader). */
 export function createTimelineReader(db: Database, sequencer: Sequencer): TimelineReader {
   // Topics started together (a user's chats, a reconnect wave) read their chats in one query.
-  const lastNumbers = new DataLoader<string, number>(
+  const chatsNow = new DataLoader<string, { seq: number; members: string[] }>(
     async (chatIds) => {
-      const chats = await findChatsByIds(db, chatIds);
-      const bySeq = new Map(chats.map((chat) => [chat.chat_id, chat.last_seq ?? 0]));
-      return chatIds.map((chatId) => bySeq.get(chatId) ?? 0);
+      const chats = new Map(
+        (await findChatsByIds(db, chatIds)).map((chat) => [chat.chat_id, chat]),
+      );
+      return chatIds.map((chatId) => {
+        const chat = chats.get(chatId);
+        return { seq: chat?.last_seq ?? 0, members: chat?.participants ?? [] };
+      });
     },
     { cache: false, batchScheduleFn: (dispatch) => setImmediate(dispatch) },
   );
   return {
     /**
-     * From the chat's summary: `last_seq` is written after its event is stored, so it is never
+     * From the chat's document: `last_seq` is written after its event is stored, so it is never
      * ahead of the timeline (a topic starting there may hand on an event stored just before).
      */
-    lastNumber: (chatId) => lastNumbers.load(chatId),
-    chatsOf: async (userId) => (await findChatsOf(db, userId)).map((chat) => chat.chat_id),
+    chatNow: (chatId) => chatsNow.load(chatId),
+    chatsOf: async (userId) =>
+      new Map((await findChatsOf(db, userId)).map((chat) => [chat.chat_id, chat.last_seq ?? 0])),
+    async eventsAfter(positions) {
+      const page = await findEventsOfChats(
+        db,
+        positions,
+        { chatIds: [], since: new Date() },
+        READ_BACK_LIMIT,
+      );
+      return asChatEvents(db, page.map(fromEvent));
+    },
     eventsBetween: (chatId, afterSeq, upToSeq) => eventsBetween(db, chatId, afterSeq, upToSeq),
     /**
      * Read when an event did not come over the bus: its sender may have died before writing
@@ -209,7 +239,9 @@ export function createTimelineReader(db: Database, sequencer: Sequencer): Timeli
     async missingEvents(chatId, afterSeq, upToSeq) {
       const events = await eventsBetween(db, chatId, afterSeq, upToSeq);
       await Promise.all(
-        events.map((event) => storeDerived(db, sequencer, { ...event.message, seq: event.seq! })),
+        events.map((event) =>
+          storeDerived(db, sequencer, { ...event.message, seq: event.seq! }, event.change),
+        ),
       );
       return events;
     },
@@ -220,7 +252,7 @@ export function createTimelineReader(db: Database, sequencer: Sequencer): Timeli
         { chatIds: position === undefined ? [chatId] : [], since },
         READ_BACK_LIMIT,
       );
-      return asChatEvents(db, messagesOf(page));
+      return asChatEvents(db, page.map(fromEvent));
     },
   };
 }

@@ -52,6 +52,26 @@ export function findEventsAfter(
     .toArray();
 }
 
+/** A chat's group events (members, renamed) numbered in (afterSeq, upToSeq], in order. */
+export function findGroupEventsBetween(
+  { events }: Database,
+  chatId: string,
+  afterSeq: number,
+  upToSeq: number,
+): Promise<TimelineEventDoc[]> {
+  if (upToSeq <= afterSeq) return Promise.resolve([]);
+  return events
+    .find(
+      {
+        chat_id: chatId,
+        seq: { $gt: afterSeq, $lte: upToSeq },
+        type: { $in: ['members', 'renamed'] },
+      },
+      { sort: { seq: 1 } },
+    )
+    .toArray();
+}
+
 /**
  * Up to `limit` events of several chats: after the known number in each of `known`, and those
  * stored since `since` in `others`; per chat in order.

@@ -1,4 +1,5 @@
 import type { Resolvers } from '../generated/graphql.js';
+import type { UserDoc } from '../db/documents.js';
 import type { ChatEvent } from '../events/bus.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { deliveredPerAudience } from '../graphql/shared-delivery.js';
@@ -9,7 +10,24 @@ import { followChat } from './follow.js';
 import { cursorOf } from './position.js';
 
 /** The GraphQL type of each kind of timeline event. */
-const TYPE_OF = { message: 'MessageAdded' } as const satisfies Record<ChatEvent['type'], string>;
+const TYPE_OF = {
+  message: 'MessageAdded',
+  members: 'MembersChanged',
+  renamed: 'ChatRenamed',
+} as const satisfies Record<ChatEvent['type'], string>;
+
+/** The fields every timeline event has. */
+const common = {
+  cursor: (event: ChatEvent) => cursorOf(event.message),
+  chatId: (event: ChatEvent) => event.chatId,
+  seq: (event: ChatEvent) => event.seq,
+  message: sameOwner((event: ChatEvent) => messageOf(event)),
+  actor: sameOwner(async (event: ChatEvent, _args: unknown, ctx: GraphQLContext) => {
+    const actor = event.sender ?? (await ctx.loaders.users.load(event.message.sender_id));
+    if (!actor) throw new Error(`the actor of event ${event.chatId}:${event.seq} is missing`);
+    return actor;
+  }),
+};
 
 export const timelineResolvers: Resolvers = {
   Subscription: {
@@ -29,9 +47,22 @@ export const timelineResolvers: Resolvers = {
     __resolveType: (event) => TYPE_OF[event.type],
   },
   MessageAdded: {
-    cursor: (event) => cursorOf(event.message),
-    chatId: (event) => event.chatId,
-    seq: (event) => event.seq,
-    message: sameOwner((event: ChatEvent) => messageOf(event)),
+    cursor: common.cursor,
+    chatId: common.chatId,
+    seq: common.seq,
+    message: common.message,
+  },
+  MembersChanged: {
+    ...common,
+    change: (event) => event.change!.change!,
+    role: (event) => event.change?.role ?? null,
+    users: async (event, _args, ctx) => {
+      const users = await ctx.loaders.users.loadMany(event.change!.user_ids);
+      return users.filter((user): user is UserDoc => user !== null && !(user instanceof Error));
+    },
+  },
+  ChatRenamed: {
+    ...common,
+    title: (event) => event.change!.state.title,
   },
 };

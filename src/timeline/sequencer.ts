@@ -87,7 +87,8 @@ export type Attempt<R> = { done: R; took: boolean } | 'taken';
 
 export class Sequencer {
   private readonly claims = new KeyedQueue();
-  private readonly summaries = new LatestWins();
+  private readonly writes = new LatestWins();
+  private readonly chatWrites = new KeyedQueue();
   /** The highest number known taken, per chat, most recently used last. */
   private readonly last = new Map<string, number>();
 
@@ -117,12 +118,14 @@ export class Sequencer {
   }
 
   /**
-   * Writes a chat's summary for its event `seq`, unless a later one is about to be written: one
-   * write at a time per chat (FerretDB's conditional updates are not atomic, so two at once could
-   * leave the older standing), and of those that waited only the newest.
+   * Writes what stands on a chat's document as of its event `seq` (`what`: its summary, a group's
+   * state) unless a later one of the same kind is about to be written. One write at a time per
+   * chat, whatever its kind: FerretDB's updates read and rewrite the whole document without
+   * isolation, so two at once — even of different fields — can undo one another; and of the
+   * writes of one kind that waited, only the newest.
    */
-  summarize(chatId: string, seq: number, write: () => Promise<void>): Promise<void> {
-    return this.summaries.run(chatId, seq, write);
+  latest(what: string, chatId: string, seq: number, write: () => Promise<void>): Promise<void> {
+    return this.writes.run(`${what}:${chatId}`, seq, () => this.chatWrites.run(chatId, write));
   }
 
   private remember(chatId: string, seq: number): void {

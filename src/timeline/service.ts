@@ -9,7 +9,15 @@
  * event missing from the bus (./reader.ts), or to its retry.
  */
 import type { App } from '../app.js';
-import type { ChatDoc, MessageDoc, PublicUser, TimelineEventDoc } from '../db/documents.js';
+import { randomUUID } from 'node:crypto';
+import type {
+  ChatDoc,
+  GroupChange,
+  GroupState,
+  MessageDoc,
+  PublicUser,
+  TimelineEventDoc,
+} from '../db/documents.js';
 import type { Database } from '../db/mongo.js';
 import { numbered, storeDerived, type NumberedMessage } from './derived.js';
 import {
@@ -17,6 +25,7 @@ import {
   eventKey,
   findEvent,
   findEventByClientKey,
+  findGroupEventsBetween,
   insertEvent,
 } from './repository.js';
 import type { Sequencer } from './sequencer.js';
@@ -70,14 +79,24 @@ async function storeMessageEvent(
   );
 }
 
-/** The chat as a message left it: what subscribers of the chat list are shown. */
-const withSummary = (chat: ChatDoc, message: NumberedMessage): ChatDoc => ({
-  ...chat,
-  last_message: message.content,
-  last_message_time: message.timestamp,
-  last_message_id: message.message_id,
-  last_seq: message.seq,
-});
+/** Publishes a stored event once what it leaves is written (also when that failed). */
+async function finish(app: App, chat: ChatDoc, sender: PublicUser, event: TimelineEventDoc) {
+  const stored = numbered(event);
+  try {
+    await storeDerived(app.db, app.sequencer, stored, event.group);
+  } finally {
+    app.bus.publishChatEvent({
+      type: event.type,
+      chatId: chat.chat_id,
+      seq: stored.seq,
+      group: chat.kind === 'group',
+      message: stored,
+      sender,
+      ...(event.group ? { change: event.group } : {}),
+    });
+  }
+  return stored;
+}
 
 /**
  * Stores a message in its chat's timeline and publishes it; resolves once it is stored, with the
@@ -90,20 +109,80 @@ export async function addMessage(
   message: Omit<MessageDoc, 'seq'>,
   clientKey?: string,
 ): Promise<NumberedMessage> {
-  const { db, sequencer, bus } = app;
-  const event = await storeMessageEvent(db, sequencer, chat, message, clientKey);
-  const stored = numbered(event);
-  try {
-    await storeDerived(db, sequencer, stored);
-  } finally {
-    bus.publishChatEvent({
-      type: 'message',
-      chatId: chat.chat_id,
-      seq: stored.seq,
-      message: stored,
-      sender,
-      chat: withSummary(chat, stored),
-    });
-  }
-  return stored;
+  const event = await storeMessageEvent(app.db, app.sequencer, chat, message, clientKey);
+  return finish(app, chat, sender, event);
 }
+
+/** A group event to store: what changed, the group after it, and its words in history. */
+export interface GroupEventDraft {
+  type: 'members' | 'renamed';
+  change: GroupChange;
+  /** The SYSTEM message's text. */
+  content: string;
+}
+
+/** A group as of its event `seq` (0: as the chat was created, before any event). */
+export interface GroupAt {
+  seq: number;
+  state: GroupState;
+}
+
+/**
+ * Stores a group event, decided against the group exactly as it stands just before the number
+ * the event takes: `decide` is called with that state (and the number) for every number tried (another event,
+ * maybe a change of the group, may have taken the one before), and returns the event, or null
+ * when nothing is to change, or throws when the change is refused. The unique number is what
+ * makes two changes that race (two adds at the member cap) see each other: the one that loses a
+ * number decides again with the other's change in the state. Resolves with the stored event and
+ * the group after it, or null.
+ */
+export async function addGroupEvent(
+  app: App,
+  chat: ChatDoc,
+  actor: PublicUser,
+  decide: (group: GroupAt, seq: number) => GroupEventDraft | null,
+): Promise<{ message: NumberedMessage; group: GroupAt } | null> {
+  const { db, sequencer } = app;
+  const chatId = chat.chat_id;
+  let group: GroupAt = { seq: chat.group_seq ?? 0, state: groupStateOf(chat) };
+  const event = await sequencer.claim<TimelineEventDoc | null>(
+    chatId,
+    chat.last_seq ?? 0,
+    async (seq) => {
+      // Changes of the group stored since the state known here, up to the number tried.
+      const later = await findGroupEventsBetween(db, chatId, group.seq, seq - 1);
+      const newest = later.at(-1);
+      if (newest?.group) group = { seq: newest.seq, state: newest.group.state };
+      const draft = decide(group, seq);
+      if (!draft) return { done: null, took: false };
+      const stored: TimelineEventDoc = {
+        _id: eventKey(chatId, seq),
+        chat_id: chatId,
+        seq,
+        type: draft.type,
+        at: new Date(),
+        message: {
+          message_id: randomUUID(),
+          chat_id: chatId,
+          sender_id: actor.user_id,
+          content: draft.content,
+          timestamp: new Date(),
+          message_type: 'system',
+          seq,
+        },
+        group: draft.change,
+      };
+      return (await insertEvent(db, stored)) === 'stored' ? { done: stored, took: true } : 'taken';
+    },
+    (seq) => eventExists(db, chatId, seq),
+  );
+  if (!event) return null;
+  const message = await finish(app, chat, actor, event);
+  return { message, group: { seq: event.seq, state: event.group!.state } };
+}
+
+/** A group's state as its chat document shows it (a one-to-one chat has none). */
+export const groupStateOf = (chat: ChatDoc): GroupState => ({
+  title: chat.title ?? '',
+  members: chat.members ?? [],
+});

@@ -58,3 +58,36 @@ export function legacyChat(participants: string[], createdAt = new Date(Date.now
     last_message_time: null,
   };
 }
+
+// Shapes of the old server's JSON, key for key and in its order.
+
+export const USER_DATA_KEYS = [
+  'user_id',
+  'first_name',
+  'last_name',
+  'mobile_no',
+  'email',
+  'username',
+  'created_at',
+  'is_online',
+];
+export const TOKEN_KEYS = ['access_token', 'token_type', 'user_data'];
+export const USER_SUMMARY_KEYS = ['user_id', 'username', 'first_name', 'last_name', 'is_online'];
+export const CHAT_LIST_ITEM_KEYS = [
+  'chat_id',
+  'other_user',
+  'last_message',
+  'last_message_time',
+  'created_at',
+];
+export const CHAT_KEYS = [
+  'chat_id',
+  'participants',
+  'created_at',
+  'last_message',
+  'last_message_time',
+];
+export const HISTORY_KEYS = ['message_id', 'content', 'timestamp', 'sender', 'is_own_message'];
+export const SENDER_KEYS = ['user_id', 'username', 'first_name', 'last_name'];
+export const SEND_KEYS = ['status', 'message_id', 'timestamp'];
+export const VALIDATION_ITEM_KEYS = ['type', 'loc', 'msg', 'input'];
