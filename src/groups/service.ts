@@ -134,7 +134,8 @@ export async function createGroupChat(
     chat_id: randomUUID(),
     kind: 'group',
     title: groupTitle,
-    participants: [viewer.user_id],
+    // Nobody sees it until its first event (CREATED) gives it its members.
+    participants: [],
     members: [],
     group_seq: 0,
     created_at: new Date(),
