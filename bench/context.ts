@@ -39,6 +39,8 @@ export interface Window<T> {
   dbCpuMs: number;
   commands: number;
   commandsByName: Record<string, number>;
+  /** Request-to-reply time of those commands on the wire, by name (ms; see wire-tap.ts). */
+  commandMsByName: Record<string, number>;
   /** The process's figures at the end of the window (summed, when several are measured). */
   stats: ProcessStats;
   /** Each measured process: its CPU in the window and its figures at the end. */
@@ -250,8 +252,10 @@ export class Bench {
     const targets = Array.isArray(target) ? target : [target];
     const stats = () => Promise.all(targets.map((one) => one.worker.call('stats', null)));
     const counts = () => targets.map((one) => one.tap?.counts() ?? {});
+    const times = () => targets.map((one) => one.tap?.times() ?? {});
     const before = await stats();
     const commandsBefore = counts();
+    const timesBefore = times();
     const dbBefore = this.dbCpuMs();
     const started = monotonicMs();
     const result = await task();
@@ -266,6 +270,13 @@ export class Bench {
         commands += delta;
       }
     });
+    const commandMsByName: Record<string, number> = {};
+    times().forEach((now, index) => {
+      for (const [name, ms] of Object.entries(now)) {
+        const delta = ms - (timesBefore[index]![name] ?? 0);
+        if (delta) commandMsByName[name] = (commandMsByName[name] ?? 0) + delta;
+      }
+    });
     const each = after.map((end, index) => ({
       cpuMs: end.cpuMs - before[index]!.cpuMs,
       stats: end,
@@ -278,6 +289,7 @@ export class Bench {
       dbCpuMs: this.dbCpuMs() - dbBefore,
       commands,
       commandsByName,
+      commandMsByName,
       stats: {
         cpuMs: sum('cpuMs'),
         rss: sum('rss'),

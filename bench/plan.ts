@@ -15,6 +15,14 @@ export interface Plan {
     /** Rounds of the A B A B alternation. */
     rounds: number;
     connections: number;
+    /**
+     * Scenario 3, issue 14: chats of a second user, half one-to-one and half groups of
+     * `groupMembers` (members drawn in turn from `memberPool` users, who are also the other
+     * sides of the one-to-one chats), each with one message.
+     */
+    mixedChats: number;
+    groupMembers: number;
+    memberPool: number;
   };
   send: {
     seconds: number;
@@ -52,6 +60,17 @@ export interface Plan {
     transports: Transport[];
     users: number;
     holdSeconds: number;
+  };
+  /**
+   * Scenario 10: one group of `members` users (MAX_GROUP_MEMBERS is 1,000 by default, the owner
+   * included), each subscribed once (graphql-ws `chatEvents`); `senders` of them send at
+   * scenario 5's rate, for its duration, with its message size. Before that, one send at a time
+   * for `aloneSeconds`: what a send costs when it waits for no other.
+   */
+  groupFanout: {
+    members: number;
+    senders: number;
+    aloneSeconds: number;
   };
   /**
    * Scenario 9: two users send into one chat (closed loop, `lanes` mutations in flight each)
@@ -94,6 +113,9 @@ export function makePlan(quick: boolean, profile: boolean | undefined): Plan {
         runSeconds: 0.5,
         rounds: 1,
         connections: 4,
+        mixedChats: 10,
+        groupMembers: 10,
+        memberPool: 10,
       },
       send: { seconds: 0.5, connections: 4, legacySenders: 2, window: 4, bytes: 100 },
       fanout: {
@@ -109,6 +131,7 @@ export function makePlan(quick: boolean, profile: boolean | undefined): Plan {
         bytes: 1024,
       },
       cluster: { instances: 3, sizes: [100], transports: ['graphql-ws', 'legacy-ws'] },
+      groupFanout: { members: 20, senders: 2, aloneSeconds: 0.3 },
       idle: {
         sizes: [200],
         transports: ['graphql-ws', 'legacy-ws'],
@@ -141,6 +164,9 @@ export function makePlan(quick: boolean, profile: boolean | undefined): Plan {
       runSeconds: 3,
       rounds: 4,
       connections: 4,
+      mixedChats: 50,
+      groupMembers: 20,
+      memberPool: 40,
     },
     send: { seconds: 8, connections: 8, legacySenders: 4, window: 8, bytes: 100 },
     fanout: {
@@ -156,6 +182,7 @@ export function makePlan(quick: boolean, profile: boolean | undefined): Plan {
       bytes: 1024,
     },
     cluster: { instances: 3, sizes: [1000], transports: ['graphql-ws', 'legacy-ws', 'sse'] },
+    groupFanout: { members: 1000, senders: 4, aloneSeconds: 3 },
     idle: {
       sizes: [1000, 10_000],
       transports: ['graphql-ws', 'legacy-ws'],

@@ -175,3 +175,81 @@ export const HISTORY_FORWARDS = /* GraphQL */ `
     }
   }
 `;
+
+/** Scenarios 3 and 10: a group with the caller as its OWNER. */
+export const CREATE_GROUP_CHAT = /* GraphQL */ `
+  mutation CreateGroupChat($title: String!, $memberIds: [ID!]!) {
+    createGroupChat(title: $title, memberIds: $memberIds) {
+      id
+      kind
+      members(first: 1) {
+        totalCount
+      }
+    }
+  }
+`;
+
+/**
+ * Scenario 3 (issue 14): the chat list of a user with one-to-one and group chats, with a page of
+ * each chat's members and their roles.
+ */
+export const MIXED_CHATS_PAGE = /* GraphQL */ `
+  query MixedChatsPage($first: Int!) {
+    chats(first: $first) {
+      edges {
+        cursor
+        node {
+          id
+          kind
+          title
+          createdAt
+          otherUser {
+            id
+            username
+          }
+          lastMessage {
+            id
+            content
+            createdAt
+            sender {
+              id
+              username
+            }
+          }
+          members(first: 20) {
+            totalCount
+            edges {
+              node {
+                role
+                user {
+                  id
+                }
+              }
+            }
+          }
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`;
+
+/** Scenario 10: a group member's screen of the chat's timeline (no field depends on the viewer). */
+export const CHAT_EVENTS = /* GraphQL */ `
+  subscription ChatEvents($chatId: ID!) {
+    chatEvents(chatId: $chatId) {
+      cursor
+      seq
+      ... on MessageAdded {
+        message {
+          id
+          content
+          createdAt
+        }
+      }
+    }
+  }
+`;

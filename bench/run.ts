@@ -1,7 +1,7 @@
 /**
  * `npm run bench` — the benchmark suite of issue 4 (see bench/README.md).
  *
- *   npm run bench                      full run (about twelve minutes on two cores)
+ *   npm run bench                      full run (about fifteen minutes on two cores)
  *   npm run bench -- --quick           seconds-long smoke mode (CI)
  *   npm run bench -- --only 1,5        some scenarios only (1–3 run together; 8 needs redis-server)
  *   npm run bench -- --no-profile      without CPU profiles
@@ -24,6 +24,7 @@ import { createProgress } from './progress.js';
 import { formatReport, row, writeResults, type Results } from './report.js';
 import { clusterFanoutScenario } from './scenarios/cluster-fanout.js';
 import { fanoutScenario } from './scenarios/fanout.js';
+import { groupFanoutScenario } from './scenarios/group-fanout.js';
 import { idleScenario } from './scenarios/idle.js';
 import { readScenarios } from './scenarios/read.js';
 import { resumeScenario } from './scenarios/resume.js';
@@ -40,7 +41,9 @@ const { values } = parseArgs({
     'no-profile': { type: 'boolean' },
   },
 });
-const wanted = new Set((values.only ?? '1,2,3,4,5,6,7,8,9').split(',').map((part) => part.trim()));
+const wanted = new Set(
+  (values.only ?? '1,2,3,4,5,6,7,8,9,10').split(',').map((part) => part.trim()),
+);
 const want = (...scenarios: string[]) => scenarios.some((scenario) => wanted.has(scenario));
 const plan = makePlan(values.quick ?? false, values['no-profile'] ? false : values.profile);
 
@@ -58,7 +61,13 @@ if (loadBefore > 0.5 * cpus().length) {
 
 // Each idle connection is a file descriptor in the server and in a load generator.
 const limits = fileLimits();
-const needed = Math.max(...plan.idle.sizes, ...plan.fanout.sizes, ...plan.cluster.sizes) + 1024;
+const needed =
+  Math.max(
+    ...plan.idle.sizes,
+    ...plan.fanout.sizes,
+    ...plan.cluster.sizes,
+    plan.groupFanout.members,
+  ) + 1024;
 const nofile = Math.min(limits.hard, Math.max(limits.soft, needed));
 if (nofile < needed) {
   const fits = plan.idle.sizes.filter((size) => size + 1024 <= nofile);
@@ -68,6 +77,7 @@ if (nofile < needed) {
   plan.idle.sizes = fits;
   plan.fanout.sizes = plan.fanout.sizes.filter((size) => size + 1024 <= nofile);
   plan.cluster.sizes = plan.cluster.sizes.filter((size) => size + 1024 <= nofile);
+  // Scenario 10 says itself that it was skipped.
 }
 
 await mkdir(RESULTS_DIR, { recursive: true });
@@ -154,6 +164,8 @@ try {
   if (want('5')) await scenario('5 fan-out', () => fanoutScenario(bench));
   // Right after 5: its rows next to the single-instance ones.
   if (want('8')) await scenario('8 fan-out across instances', () => clusterFanoutScenario(bench));
+  // The fan-out to one big group (issue 14), next to the other fan-out rows.
+  if (want('10')) await scenario('10 group fan-out', () => groupFanoutScenario(bench));
   if (want('6')) await scenario('6 idle', () => idleScenario(bench));
   if (want('9')) {
     await scenario('9 resume under concurrent senders', () => resumeScenario(bench));

@@ -1,13 +1,15 @@
 /**
- * Seeding through the real API (users, one-to-one chats, messages) and, where the API has no
- * way, straight into the database (group chats: the schema's chats are one-to-one, but the
- * domain layer and the event bus deliver to any participant list).
+ * Seeding through the real API (users, one-to-one chats, groups, messages) and, for scenario 5's
+ * many-participant chats (written before groups existed), straight into the database: a chat of
+ * several participants without `kind: 'group'`, which the server treats as a one-to-one chat of
+ * more than two — which is also why the legacy WS and SSE transports, which never carry real
+ * groups, deliver its messages.
  */
 import { randomUUID } from 'node:crypto';
 import type { Db } from 'mongodb';
 import type { ChatDoc } from '../src/db/documents.js';
 import { postGraphQL } from '../test/support/graphql-http.js';
-import { CREATE_CHAT, REGISTER, SEND_MESSAGE } from './queries.js';
+import { CREATE_CHAT, CREATE_GROUP_CHAT, REGISTER, SEND_MESSAGE } from './queries.js';
 import { mapLimit } from './util.js';
 
 export interface BenchUser {
@@ -40,10 +42,11 @@ export async function registerUsers(
   api: ApiClient,
   count: number,
   prefix: string,
+  { concurrency = 4, first = 0 }: { concurrency?: number; first?: number } = {},
 ): Promise<BenchUser[]> {
   return mapLimit(
-    Array.from({ length: count }, (_, index) => index),
-    4,
+    Array.from({ length: count }, (_, index) => first + index),
+    concurrency,
     async (index) => {
       const suffix = randomUUID().slice(0, 8);
       const username = `${prefix}_${index}_${suffix}`;
@@ -73,6 +76,24 @@ export async function createChat(api: ApiClient, a: BenchUser, b: BenchUser): Pr
     a.token,
   );
   return data.createChat.id;
+}
+
+/** A group opened by `owner` with `members` (through the API); checks its member count. */
+export async function createGroupChat(
+  api: ApiClient,
+  owner: BenchUser,
+  title: string,
+  members: BenchUser[],
+): Promise<string> {
+  const data = await api.gql<{
+    createGroupChat: { id: string; kind: string; members: { totalCount: number } };
+  }>(CREATE_GROUP_CHAT, { title, memberIds: members.map((user) => user.id) }, owner.token);
+  const chat = data.createGroupChat;
+  const expected = new Set([owner.id, ...members.map((user) => user.id)]).size;
+  if (chat.kind !== 'GROUP' || chat.members.totalCount !== expected) {
+    throw new Error(`createGroupChat: ${JSON.stringify(chat)}, expected ${expected} members`);
+  }
+  return chat.id;
 }
 
 export async function sendMessage(

@@ -6,7 +6,9 @@
  * This is what the driver's command monitoring counts, without its price in the measured process
  * (with `monitorCommands` the driver deserialises every reply a second time for the event), so
  * the CPU figures of the same run stay clean. Handshakes and heartbeats are not counted, as
- * command monitoring does not report them either.
+ * command monitoring does not report them either. It also adds up, per command, the time from
+ * the request to its reply (`responseTo`) on the wire: where the database spends a request's
+ * time (FerretDB runs one query at a time, so under load this includes waiting for others).
  */
 import { createConnection, createServer, type Socket } from 'node:net';
 
@@ -31,6 +33,8 @@ export interface WireTap {
   url: string;
   /** Commands seen so far, by name and collection (`find users`, `update chats`). */
   counts(): Record<string, number>;
+  /** Request-to-reply time so far, by command as in `counts` (ms). */
+  times(): Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -54,8 +58,8 @@ function commandOf(head: Buffer): { name: string; collection: string | null } | 
   return { name, collection: head.toString('utf8', keyEnd + 5, end) };
 }
 
-/** Reads message boundaries in the request stream and counts each message once. */
-function requestCounter(count: (name: string) => void) {
+/** Reads message boundaries in a stream and hands the head of each message on, once. */
+function messageReader(onMessage: (head: Buffer) => void) {
   let pending = Buffer.alloc(0);
   /** Bytes of the current message still to skip once its head was read. */
   let skip = 0;
@@ -78,10 +82,7 @@ function requestCounter(count: (name: string) => void) {
         pending = Buffer.from(data);
         return;
       }
-      const command = commandOf(data.subarray(0, Math.min(length, PEEK_BYTES)));
-      if (command && !NOT_COUNTED.has(command.name)) {
-        count(command.collection ? `${command.name} ${command.collection}` : command.name);
-      }
+      onMessage(data.subarray(0, Math.min(length, PEEK_BYTES)));
       skip = length;
     }
   };
@@ -89,16 +90,34 @@ function requestCounter(count: (name: string) => void) {
 
 export async function startWireTap(target: URL): Promise<WireTap> {
   const counts: Record<string, number> = {};
+  const times: Record<string, number> = {};
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
     const upstream = createConnection({ host: target.hostname, port: Number(target.port) });
     sockets.add(client).add(upstream);
-    const counter = requestCounter((name) => (counts[name] = (counts[name] ?? 0) + 1));
+    /** Counted requests awaiting their reply, by requestID. */
+    const waiting = new Map<number, { name: string; sentAt: bigint }>();
+    const requests = messageReader((head) => {
+      const command = commandOf(head);
+      if (!command || NOT_COUNTED.has(command.name)) return;
+      const name = command.collection ? `${command.name} ${command.collection}` : command.name;
+      counts[name] = (counts[name] ?? 0) + 1;
+      waiting.set(head.readInt32LE(4), { name, sentAt: process.hrtime.bigint() });
+    });
+    const replies = messageReader((head) => {
+      if (head.length < HEADER_BYTES) return;
+      const request = waiting.get(head.readInt32LE(8));
+      if (!request) return;
+      waiting.delete(head.readInt32LE(8));
+      const ms = Number(process.hrtime.bigint() - request.sentAt) / 1e6;
+      times[request.name] = (times[request.name] ?? 0) + ms;
+    });
     client.on('data', (chunk: Buffer) => {
-      counter(chunk);
+      requests(chunk);
       if (!upstream.write(chunk)) client.pause();
     });
     upstream.on('drain', () => client.resume());
+    upstream.on('data', (chunk: Buffer) => replies(chunk));
     upstream.pipe(client);
     const end = () => {
       client.destroy();
@@ -115,6 +134,7 @@ export async function startWireTap(target: URL): Promise<WireTap> {
   return {
     url: `mongodb://127.0.0.1:${port}/?directConnection=true`,
     counts: () => ({ ...counts }),
+    times: () => ({ ...times }),
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

@@ -4,6 +4,7 @@
  * (both stamps on CLOCK_MONOTONIC) and how many connections received it.
  *
  *   graphql-ws  /graphql, `graphql-transport-ws`, token in connection_init, one messageAdded
+ *               (or, with `subscription: 'chatEvents'`, one chatEvents: scenario 10)
  *   legacy-ws   /ws/{user_id}?token=…  (the user's inbox)
  *   sse         /sse/{user_id}?token=… (the user's inbox)
  *
@@ -12,12 +13,21 @@
 import { request } from 'node:http';
 import { WebSocket } from 'ws';
 import { emit, serveRpc } from '../ipc.js';
-import { MESSAGE_ADDED } from '../queries.js';
+import { CHAT_EVENTS, MESSAGE_ADDED } from '../queries.js';
 import { mapLimit, monotonicMs } from '../util.js';
 import { phaseOf, readMark, Samples, type ConnectionSpec, type Transport } from './protocol.js';
 
+/** What a graphql-ws connection subscribes to (default messageAdded). */
+export type Subscription = 'messageAdded' | 'chatEvents';
+
+const DOCUMENTS: Record<Subscription, string> = {
+  messageAdded: MESSAGE_ADDED,
+  chatEvents: CHAT_EVENTS,
+};
+
 export interface ConnectOptions {
   transport: Transport;
+  subscription?: Subscription;
   /** http://host:port of the server (unless a connection names its own). */
   baseUrl: string;
   connections: ConnectionSpec[];
@@ -49,6 +59,8 @@ export interface PhaseReport {
   received: Map<string, number>;
   total: number;
   latencies: Float64Array;
+  /** The first and last receipt of each message of the phase here (CLOCK_MONOTONIC, ms). */
+  spans: Map<string, { first: number; last: number }>;
   firstReceipt: number | null;
   lastReceipt: number | null;
   open: number;
@@ -82,6 +94,7 @@ let phase: string | null = null;
 let received = new Map<string, number>();
 let total = 0;
 let latencies = new Samples();
+let spans = new Map<string, { first: number; last: number }>();
 let firstReceipt: number | null = null;
 let lastReceipt: number | null = null;
 let dropped = 0;
@@ -105,6 +118,9 @@ function onFrame(connection: Connection, frame: string) {
     received.set(mark.msgId, (received.get(mark.msgId) ?? 0) + 1);
     total += 1;
     latencies.push(now - mark.sentAt);
+    const span = spans.get(mark.msgId);
+    if (span) span.last = now;
+    else spans.set(mark.msgId, { first: now, last: now });
     firstReceipt ??= now;
     lastReceipt = now;
   }
@@ -227,7 +243,10 @@ function open(
           JSON.stringify({
             id: '1',
             type: 'subscribe',
-            payload: { query: MESSAGE_ADDED, variables: { chatId: spec.chatId } },
+            payload: {
+              query: DOCUMENTS[options.subscription ?? 'messageAdded'],
+              variables: { chatId: spec.chatId },
+            },
           }),
         );
         connection.open = true;
@@ -300,6 +319,7 @@ serveRpc<SubscribersApi>({
     received = new Map();
     total = 0;
     latencies = new Samples();
+    spans = new Map();
     firstReceipt = null;
     lastReceipt = null;
     dropped = 0;
@@ -312,6 +332,7 @@ serveRpc<SubscribersApi>({
     received,
     total,
     latencies: latencies.toArray(),
+    spans,
     firstReceipt,
     lastReceipt,
     open: connections.filter((c) => c.open).length,

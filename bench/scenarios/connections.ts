@@ -7,7 +7,7 @@ import type { Bench } from '../context.js';
 import type { Worker } from '../ipc.js';
 import type { ConnectionSpec, SenderSpec, Transport } from '../load/protocol.js';
 import type { SendersApi, SentMessage } from '../load/senders.js';
-import type { PhaseReport, SubscribersApi } from '../load/subscribers.js';
+import type { PhaseReport, Subscription, SubscribersApi } from '../load/subscribers.js';
 import { concatSamples, monotonicMs, sleep } from '../util.js';
 
 export interface ConnectSummary {
@@ -25,6 +25,7 @@ export async function connectAll(
   transport: Transport,
   baseUrl: string,
   specs: ConnectionSpec[],
+  subscription?: Subscription,
 ): Promise<ConnectSummary> {
   const opened = subscribers.map(() => 0);
   const unsubscribe = subscribers.map((worker, index) =>
@@ -39,6 +40,7 @@ export async function connectAll(
       subscribers.map((worker, index) =>
         worker.call('connect', {
           transport,
+          subscription,
           baseUrl,
           connections: specs.filter((_, position) => position % subscribers.length === index),
           concurrency: 64,
@@ -130,6 +132,8 @@ export interface Deliveries {
   lost: number;
   duplicates: number;
   latencies: Float64Array;
+  /** Per message received: its first receipt to its last, at any recipient (ms). */
+  spreads: Float64Array;
   firstReceipt: number | null;
   lastReceipt: number | null;
   dropped: number;
@@ -159,6 +163,17 @@ export function tally(
     lost += Math.max(0, want - got);
     duplicates += Math.max(0, got - want);
   }
+  const spans = new Map<string, { first: number; last: number }>();
+  for (const report of reports) {
+    for (const [msgId, span] of report.spans) {
+      const known = spans.get(msgId);
+      if (!known) spans.set(msgId, { ...span });
+      else {
+        known.first = Math.min(known.first, span.first);
+        known.last = Math.max(known.last, span.last);
+      }
+    }
+  }
   const receipts = reports
     .map((report) => report.firstReceipt)
     .filter((at): at is number => at !== null);
@@ -171,6 +186,7 @@ export function tally(
     lost,
     duplicates,
     latencies: concatSamples(reports.map((report) => report.latencies)),
+    spreads: Float64Array.from(spans.values(), (span) => span.last - span.first),
     firstReceipt: receipts.length ? Math.min(...receipts) : null,
     lastReceipt: lasts.length ? Math.max(...lasts) : null,
     dropped: reports.reduce((sum, report) => sum + report.dropped, 0),

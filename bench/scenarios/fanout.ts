@@ -16,7 +16,7 @@ import type { Bench, Measured, Window } from '../context.js';
 import type { Worker } from '../ipc.js';
 import type { ConnectionSpec, SenderSpec, Transport } from '../load/protocol.js';
 import type { SendersApi, SendReport } from '../load/senders.js';
-import type { SubscribersApi } from '../load/subscribers.js';
+import type { Subscription, SubscribersApi } from '../load/subscribers.js';
 import { row, type Row } from '../report.js';
 import { ApiClient, createChat, insertGroupChat, registerUsers, type BenchUser } from '../seed.js';
 import type { ServerApi } from '../server.js';
@@ -115,16 +115,20 @@ function layoutConnections(rig: FanoutRig, size: number) {
   return { specs, audience };
 }
 
-/** Opens `size` connections of `transport` and waits until every subscription is live. */
+/**
+ * Opens `size` connections of `transport` (graphql-ws: subscribed to `subscription`, by default
+ * messageAdded) and waits until every subscription is live.
+ */
 export async function connectFanout(
   rig: FanoutRig,
   transport: Transport,
   size: number,
+  subscription?: Subscription,
 ): Promise<FanoutSetup> {
   const { bench, servers, layout, subscribers, sender } = rig;
   const { specs, audience } = layoutConnections(rig, size);
   const first = servers[0]!.baseUrl;
-  const connected = await connectAll(bench, subscribers, transport, first, specs);
+  const connected = await connectAll(bench, subscribers, transport, first, specs, subscription);
   const anySenderOf = (chatId: string) => layout.senders.find((spec) => spec.chatId === chatId)!;
   const live = await awaitLive(bench, subscribers, sender, first, anySenderOf, 180_000);
   const note =

@@ -1,12 +1,21 @@
 /**
  * Scenarios 1–3: the read path. A seeded user with `plan.read.chats` chats (two messages each)
  * and one busy chat; the chats page and a history page over GraphQL, REST and the raw baseline
- * (A B A B), then database commands per request with DataLoader batching on and off.
+ * (A B A B), then database commands per request with DataLoader batching on and off — also for
+ * the chats page of a second user whose chats are half groups, with each chat's members (issue
+ * 14), seeded after scenarios 1 and 2 so that their collections are the same as before.
  */
 import type { Bench, Measured } from '../context.js';
-import { CHATS_PAGE, HISTORY_PAGE } from '../queries.js';
+import { CHATS_PAGE, HISTORY_PAGE, MIXED_CHATS_PAGE } from '../queries.js';
 import { row } from '../report.js';
-import { ApiClient, createChat, registerUsers, sendMessage, type BenchUser } from '../seed.js';
+import {
+  ApiClient,
+  createChat,
+  createGroupChat,
+  registerUsers,
+  sendMessage,
+  type BenchUser,
+} from '../seed.js';
 import type { ServerApi } from '../server.js';
 import { mapLimit } from '../util.js';
 import { alternate, cpuPerOp, rowOf, type Variant } from './http-runs.js';
@@ -45,6 +54,97 @@ async function seed(bench: Bench, api: ApiClient): Promise<ReadData> {
       ),
   );
   return { viewer: viewer!, busyChat };
+}
+
+interface MixedData {
+  viewer: BenchUser;
+  groups: number;
+  directs: number;
+  /** Users the members and the other sides are drawn from. */
+  pool: number;
+}
+
+/**
+ * A user with `plan.read.mixedChats` chats: one-to-one chats with the first users of a pool and
+ * groups of `groupMembers` (the user as OWNER, the others drawn from the pool in turn), one
+ * message in each, sent one chat of each kind after the other so that any page mixes them.
+ */
+async function seedMixed(bench: Bench, api: ApiClient): Promise<MixedData> {
+  const { mixedChats, groupMembers, memberPool } = bench.plan.read;
+  const groups = Math.floor(mixedChats / 2);
+  const directs = mixedChats - groups;
+  const poolSize = Math.max(memberPool, directs, groupMembers - 1);
+  bench.progress.update(`registering ${poolSize + 1} users`);
+  const [viewer, ...pool] = await registerUsers(api, poolSize + 1, 'mixed');
+  bench.progress.update(`creating ${directs} one-to-one chats and ${groups} groups`);
+  const directChats = await mapLimit(pool.slice(0, directs), 4, async (other) => ({
+    chatId: await createChat(api, viewer!, other),
+    sender: other,
+  }));
+  const groupChats = await mapLimit(
+    Array.from({ length: groups }, (_, index) => index),
+    4,
+    async (index) => {
+      const members = Array.from(
+        { length: groupMembers - 1 },
+        (_, k) => pool[(index * (groupMembers - 1) + k) % pool.length]!,
+      );
+      return {
+        chatId: await createGroupChat(api, viewer!, `Bench group ${index}`, members),
+        sender: members[index % members.length]!,
+      };
+    },
+  );
+  bench.progress.update(`a message in each of the ${mixedChats} chats`);
+  for (let index = 0; index < Math.max(directs, groups); index += 1) {
+    for (const chat of [directChats[index], groupChats[index]]) {
+      if (chat) await sendMessage(api, chat.sender, chat.chatId, `news ${index} for the list`);
+    }
+  }
+  return { viewer: viewer!, groups, directs, pool: pool.length };
+}
+
+interface MixedPage {
+  chats: {
+    edges: {
+      node: {
+        kind: string;
+        otherUser: { id: string } | null;
+        lastMessage: { sender: { id: string } } | null;
+        members: { totalCount: number; edges: { node: { role: string; user: { id: string } } }[] };
+      };
+    }[];
+  };
+}
+
+/** One mixed page up to: the chats of each kind, their last messages and members, as seeded. */
+async function checkMixed(bench: Bench, api: ApiClient, mixed: MixedData, first: number) {
+  const { groupMembers } = bench.plan.read;
+  const data = await api.gql<MixedPage>(MIXED_CHATS_PAGE, { first }, mixed.viewer.token);
+  const nodes = data.chats.edges.map((edge) => edge.node);
+  const groups = nodes.filter((node) => node.kind === 'GROUP');
+  const directs = nodes.filter((node) => node.kind === 'DIRECT');
+  const shown = Math.min(groupMembers, 20);
+  const wrong = [
+    nodes.length !== Math.min(first, mixed.groups + mixed.directs) && `${nodes.length} chats`,
+    (groups.length === 0 || directs.length === 0) && 'not mixed',
+    groups.some(
+      (node) =>
+        node.members.totalCount !== groupMembers ||
+        node.members.edges.length !== shown ||
+        node.members.edges.filter((edge) => edge.node.role === 'OWNER').length !== 1 ||
+        node.otherUser !== null,
+    ) && 'a group is wrong',
+    directs.some((node) => node.members.totalCount !== 2 || !node.otherUser) &&
+      'a one-to-one chat is wrong',
+    nodes.some((node) => !node.lastMessage?.sender.id) && 'a last message is missing',
+  ].filter(Boolean);
+  if (wrong.length) {
+    throw new Error(
+      `mixed chats page (first ${first}): ${wrong.join(', ')}: ${JSON.stringify(data).slice(0, 400)}`,
+    );
+  }
+  return { groups: groups.length, directs: directs.length };
 }
 
 const gqlRequest = (token: string, query: string, variables: Record<string, unknown>) => ({
@@ -274,6 +374,50 @@ export async function readScenarios(bench: Bench, server: Measured<ServerApi>): 
         }),
       );
     }
+    // Issue 14: the chats page of a user with one-to-one and group chats, members on each.
+    progress.step(
+      `3 DB commands: chats page with groups and members, seeding ${read.mixedChats} chats`,
+    );
+    const mixed = await seedMixed(bench, api);
+    const mixedSmall = Math.min(5, read.mixedChats);
+    const smallKinds = await checkMixed(bench, api, mixed, mixedSmall);
+    const largeKinds = await checkMixed(bench, api, mixed, read.mixedChats);
+    const mixedQuery = (first: number) => () =>
+      api.gql(MIXED_CHATS_PAGE, { first }, mixed.viewer.token);
+    progress.step('3 DB commands: chats page with groups and members, batching on and off');
+    const mixedSmallCmds = await countCommands(bench, server, mixedQuery(mixedSmall));
+    const mixedLargeCmds = await countCommands(bench, server, mixedQuery(read.mixedChats));
+    await server.worker.call('setBatchLoads', false);
+    // Without batching a request costs one query per distinct key: the same every time, so one.
+    const mixedUnbatched = await countCommands(
+      bench,
+      server,
+      mixedQuery(read.mixedChats),
+      1,
+    ).finally(() => server.worker.call('setBatchLoads', true));
+    const mixedConstant = mixedSmallCmds.perRequest === mixedLargeCmds.perRequest;
+    const describe = (kinds: { groups: number; directs: number }) =>
+      `${kinds.groups} groups + ${kinds.directs} one-to-one`;
+    bench.rows.push(
+      row({
+        scenario: '3 DB cmds · GraphQL chats page, groups + members',
+        unit: 'request',
+        ops: plan.commandSamples,
+        dbCommandsPerOp: mixedLargeCmds.perRequest,
+        target: 'constant in page size',
+        measured: `${fmt(mixedSmallCmds.perRequest)}→${fmt(mixedLargeCmds.perRequest)} (first ${mixedSmall}/${read.mixedChats}); batching off ${fmt(mixedUnbatched.perRequest)}`,
+        met: mixedConstant,
+        notes: [
+          `chats(first) { kind title lastMessage { sender } members(first: 20) { totalCount edges { node { role user { id } } } } }: ` +
+            `first ${mixedSmall} = ${describe(smallKinds)}, first ${read.mixedChats} = ${describe(largeKinds)}; ` +
+            `groups of ${read.groupMembers} members drawn from ${mixed.pool} users`,
+          `commands of ${plan.commandSamples} requests, batching on: first ${read.mixedChats} ${JSON.stringify(mixedLargeCmds.names)}` +
+            (mixedConstant ? '' : `; first ${mixedSmall} ${JSON.stringify(mixedSmallCmds.names)}`) +
+            `; batching off, 1 request: ${JSON.stringify(mixedUnbatched.names)}`,
+        ],
+      }),
+    );
+
     const rawChats = await countCommands(bench, raw, () =>
       fetch(`${raw.baseUrl}/chats`, { headers: { authorization: `Bearer ${token}` } }).then((r) =>
         r.text(),
