@@ -61,8 +61,11 @@ function requireRole(state: GroupState, actorId: string, allowed: readonly ChatR
 }
 
 const displayName = (user: PublicUser) => `${user.first_name} ${user.last_name}`.trim();
+/** Names in a SYSTEM message: a few, then how many more (it is also the chat's preview). */
+const NAMES_SHOWN = 3;
 const listed = (users: PublicUser[]) => {
-  const names = users.map(displayName);
+  const names = users.slice(0, NAMES_SHOWN).map(displayName);
+  if (users.length > NAMES_SHOWN) names.push(`${users.length - NAMES_SHOWN} others`);
   return names.length > 1
     ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`
     : (names[0] ?? '');
