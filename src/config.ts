@@ -3,6 +3,47 @@ import { z } from 'zod';
 
 /** A development-only secret is generated per start; production must bring its own. */
 const MIN_SECRET_BYTES = 32;
+
+/**
+ * Secrets anyone can read: the old backend's hard-coded one (config.py), the usual placeholders,
+ * and this repository's test secrets. A token signed with one of them can be forged by anyone
+ * for any user, so production refuses them (compared trimmed and lower-cased).
+ */
+const PUBLISHED_SECRETS = new Set([
+  'your-secret-key-change-in-production',
+  'change-this-in-production',
+  'change-me-in-production',
+  'your-secret-key',
+  'your_secret_key',
+  'secret-key',
+  'secret_key',
+  'secret',
+  'changeme',
+  'change-me',
+  'supersecret',
+  'super-secret',
+  'jwt-secret',
+  'mysecret',
+  'test-secret-key-that-is-long-enough-0123456789',
+  'cluster-test-secret-key-that-is-long-enough-0123',
+]);
+
+const ROTATE =
+  'Rotate it: set SECRET_KEY to a new random value (e.g. `openssl rand -base64 48`). Tokens ' +
+  'signed with the old one stop working, so every user logs in again; to spread that out, put ' +
+  'a non-published previous secret in SECRET_KEY_PREVIOUS for one token lifetime.';
+
+/** Why a secret may not sign or verify tokens in production, if it may not. */
+function weakSecret(name: string, secret: string | undefined): string | null {
+  if (!secret) return `${name} must be set in production. ${ROTATE}`;
+  if (PUBLISHED_SECRETS.has(secret.toLowerCase())) {
+    return `${name} is a published value: anyone can sign tokens with it for any user. ${ROTATE}`;
+  }
+  if (Buffer.byteLength(secret) < MIN_SECRET_BYTES) {
+    return `${name} must be at least ${MIN_SECRET_BYTES} random bytes in production. ${ROTATE}`;
+  }
+  return null;
+}
 const OWASP_PBKDF2_ROUNDS = 600_000;
 
 const envSchema = z.object({
@@ -17,6 +58,7 @@ const envSchema = z.object({
   EMBEDDED_DB_PORT: z.coerce.number().int().min(1).max(65535).default(27217),
   EMBEDDED_DB_DIR: z.string().min(1).default('data/ferretdb'),
   SECRET_KEY: z.string().optional(),
+  SECRET_KEY_PREVIOUS: z.string().optional(),
   ACCESS_TOKEN_EXPIRE_MINUTES: z.coerce.number().int().positive().default(30),
   PASSWORD_HASH_ROUNDS: z.coerce.number().int().min(1000).default(OWASP_PBKDF2_ROUNDS),
   CORS_ORIGINS: z.string().default('*'),
@@ -44,6 +86,8 @@ export interface Config {
   dbName: string;
   embeddedDb: { port: number; dataDir: string };
   secretKey: Uint8Array;
+  /** During a rotation: tokens signed with this earlier secret are still accepted (never signed). */
+  previousSecretKey: Uint8Array | null;
   /** True when SECRET_KEY was missing and a throwaway one was generated (development only). */
   secretKeyGenerated: boolean;
   accessTokenTtlSeconds: number;
@@ -97,11 +141,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const isDevelopment = vars.NODE_ENV !== 'production';
 
   const secret = vars.SECRET_KEY?.trim();
-  if (!isDevelopment && (!secret || Buffer.byteLength(secret) < MIN_SECRET_BYTES)) {
-    throw new ConfigError(
-      `SECRET_KEY must be set to at least ${MIN_SECRET_BYTES} random bytes in production ` +
-        `(e.g. \`openssl rand -base64 48\`).`,
-    );
+  const previous = vars.SECRET_KEY_PREVIOUS?.trim() || undefined;
+  if (!isDevelopment) {
+    const problem =
+      weakSecret('SECRET_KEY', secret) ??
+      (previous === undefined ? null : weakSecret('SECRET_KEY_PREVIOUS', previous));
+    if (problem) throw new ConfigError(problem);
   }
   if (!isDevelopment && vars.PASSWORD_HASH_ROUNDS < OWASP_PBKDF2_ROUNDS) {
     throw new ConfigError(
@@ -121,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbName: vars.DB_NAME,
     embeddedDb: { port: vars.EMBEDDED_DB_PORT, dataDir: vars.EMBEDDED_DB_DIR },
     secretKey: secret ? new TextEncoder().encode(secret) : randomBytes(MIN_SECRET_BYTES),
+    previousSecretKey: previous ? new TextEncoder().encode(previous) : null,
     secretKeyGenerated: !secret,
     accessTokenTtlSeconds: vars.ACCESS_TOKEN_EXPIRE_MINUTES * 60,
     passwordHashRounds: vars.PASSWORD_HASH_ROUNDS,

@@ -26,6 +26,38 @@ describe('configuration', () => {
     );
   });
 
+  it('refuses a published secret in production, however long, and says how to rotate', () => {
+    // The old backend's config.py hard-codes this one: anyone can sign tokens with it.
+    for (const published of [
+      'your-secret-key-change-in-production',
+      ' Change-This-In-Production ',
+    ]) {
+      expect(() => loadConfig({ NODE_ENV: 'production', SECRET_KEY: published })).toThrow(
+        /SECRET_KEY is a published value[\s\S]*openssl rand[\s\S]*logs in again/,
+      );
+    }
+    // Development keeps working with it (nothing to protect there).
+    expect(loadConfig({ SECRET_KEY: 'your-secret-key-change-in-production' }).env).toBe(
+      'development',
+    );
+  });
+
+  it('accepts a strong SECRET_KEY_PREVIOUS during a rotation, never a published or short one', () => {
+    const previous = 'y'.repeat(48);
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      SECRET_KEY: STRONG,
+      SECRET_KEY_PREVIOUS: previous,
+    });
+    expect(Buffer.from(config.previousSecretKey!).toString()).toBe(previous);
+    for (const weak of ['your-secret-key-change-in-production', 'short']) {
+      expect(() =>
+        loadConfig({ NODE_ENV: 'production', SECRET_KEY: STRONG, SECRET_KEY_PREVIOUS: weak }),
+      ).toThrow(/SECRET_KEY_PREVIOUS/);
+    }
+    expect(loadConfig({ NODE_ENV: 'production', SECRET_KEY: STRONG }).previousSecretKey).toBe(null);
+  });
+
   it('refuses a password hashing cost below OWASP guidance in production', () => {
     expect(() =>
       loadConfig({ NODE_ENV: 'production', SECRET_KEY: STRONG, PASSWORD_HASH_ROUNDS: '29000' }),

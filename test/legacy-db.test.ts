@@ -1,5 +1,5 @@
 /** A database written by the Python backend keeps working, and its tokens do too. */
-import { SignJWT } from 'jose';
+import { jwtVerify, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, TEST_SECRET, type TestServer } from './support/server.js';
 import { LEGACY_29000_HASH, LEGACY_PASSWORD, legacyToken, legacyUser } from './support/legacy.js';
@@ -119,5 +119,43 @@ describe('tokens', () => {
         extensions: { code: 'UNAUTHENTICATED' },
       });
     }
+  });
+});
+
+describe('rotating SECRET_KEY (SECRET_KEY_PREVIOUS)', () => {
+  const PREVIOUS = 'the-previous-secret-key-of-this-deployment-0123';
+  let rotated: TestServer;
+  beforeAll(async () => {
+    // A server after the rotation: new secret, the old one accepted for a while.
+    rotated = await startTestServer({ SECRET_KEY_PREVIOUS: PREVIOUS });
+  });
+  afterAll(() => rotated?.stop());
+
+  it('accepts tokens signed with either secret, issues new ones with the new, refuses others', async () => {
+    const old = legacyUser();
+    await rotated.service.app.db.users.insertOne(old);
+    for (const secret of [PREVIOUS, TEST_SECRET]) {
+      const response = await rotated.gql<{ me: { id: string } }>(
+        ME,
+        {},
+        await legacyToken(old.username, secret),
+      );
+      expect(response.data?.me.id, secret).toBe(old.user_id);
+    }
+    const other = await rotated.gql(
+      ME,
+      {},
+      await legacyToken(old.username, 'a-third-secret-nobody-configured-0123456789'),
+    );
+    expect(other.errors?.[0]).toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
+    // A token the rotated server issues is signed with the new secret only.
+    const login = await rotated.gql<{ login: { accessToken: string } }>(
+      'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken } }',
+      { u: old.username, p: LEGACY_PASSWORD },
+    );
+    const issued = login.data!.login.accessToken;
+    const key = (secret: string) => new TextEncoder().encode(secret);
+    expect((await jwtVerify(issued, key(TEST_SECRET))).payload.sub).toBe(old.username);
+    await expect(jwtVerify(issued, key(PREVIOUS))).rejects.toThrow();
   });
 });

@@ -43,13 +43,22 @@ export async function issueAccessToken(
     .sign(await hmacKey(secret));
 }
 
-/** Throws UNAUTHENTICATED with the old server's texts: `Token expired` or `Invalid credentials`. */
-export async function verifyAccessToken(secret: Uint8Array, token: string): Promise<TokenClaims> {
+/** The secrets tokens are verified with: the current one, and during a rotation the previous one. */
+export interface VerificationKeys {
+  current: Uint8Array;
+  previous: Uint8Array | null;
+}
+
+/**
+ * Throws UNAUTHENTICATED with the old server's texts: `Token expired` or `Invalid credentials`.
+ * A token signed with the previous secret (during a rotation) is accepted like a current one.
+ */
+export async function verifyAccessToken(
+  keys: VerificationKeys,
+  token: string,
+): Promise<TokenClaims> {
   try {
-    const { payload } = await jwtVerify(token, await hmacKey(secret), {
-      algorithms: ['HS256'],
-      requiredClaims: ['sub', 'exp'],
-    });
+    const { payload } = await verifyWithEither(keys, token);
     const tokenVersion = payload.tv ?? 0;
     if (typeof payload.sub !== 'string' || !Number.isInteger(tokenVersion)) {
       throw unauthenticated('Invalid credentials');
@@ -58,6 +67,17 @@ export async function verifyAccessToken(secret: Uint8Array, token: string): Prom
   } catch (error) {
     if (error instanceof errors.JWTExpired) throw unauthenticated('Token expired');
     throw unauthenticated('Invalid credentials');
+  }
+}
+
+const VERIFY_OPTIONS = { algorithms: ['HS256'], requiredClaims: ['sub', 'exp'] };
+
+async function verifyWithEither({ current, previous }: VerificationKeys, token: string) {
+  try {
+    return await jwtVerify(token, await hmacKey(current), VERIFY_OPTIONS);
+  } catch (error) {
+    if (!previous || !(error instanceof errors.JWSSignatureVerificationFailed)) throw error;
+    return jwtVerify(token, await hmacKey(previous), VERIFY_OPTIONS);
   }
 }
 

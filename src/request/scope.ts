@@ -27,7 +27,11 @@ export async function authenticate(
   loaders: Pick<Loaders, 'usersByUsername'>,
   token: string,
 ) {
-  const claims = await verifyAccessToken(app.config.secretKey, token);
+  const { secretKey, previousSecretKey } = app.config;
+  const claims = await verifyAccessToken(
+    { current: secretKey, previous: previousSecretKey },
+    token,
+  );
   const user = await loaders.usersByUsername.load(claims.username);
   if (!user) throw unauthenticated('User not found');
   if (claims.tokenVersion !== (user.token_version ?? 0)) throw unauthenticated('Token revoked');
