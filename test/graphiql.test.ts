@@ -9,8 +9,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { parse, validate } from 'graphql';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { schema } from '../src/graphql/schema.js';
+import { WELCOME_DOCUMENT } from '../src/graphql/welcome.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { createChat, registerUser, sendMessage, type TestUser } from './support/users.js';
 
@@ -135,13 +138,14 @@ async function newSession(): Promise<Session> {
   return current;
 }
 
-/** Opens GraphiQL with `query` in the operation editor (GraphiQL reads `?query=`). */
-async function openGraphiQL(query: string): Promise<Session> {
+/** Opens GraphiQL with `query` in the operation editor (GraphiQL reads `?query=`), or at `path`. */
+async function openGraphiQL(query: string, path?: string): Promise<Session> {
   const current = await newSession();
   const { page } = current;
-  await page.goto(`${server.graphqlUrl}?query=${encodeURIComponent(query)}`, {
-    waitUntil: 'load',
-  });
+  const url = path
+    ? `${server.url}${path}`
+    : `${server.graphqlUrl}?query=${encodeURIComponent(query)}`;
+  await page.goto(url, { waitUntil: 'load' });
   expect(current.foreign, 'requests to other hosts while loading GraphiQL').toEqual([]);
   await page.locator('.graphiql-query-editor .view-lines').waitFor({ state: 'visible' });
   await page.locator('.graphiql-execute-button').waitFor({ state: 'visible' });
@@ -206,6 +210,29 @@ const bearer = (user: TestUser) => `Bearer ${user.token}`;
 // ---------------------------------------------------------------------------------------------
 
 describe('GraphiQL at /graphql in Chromium', () => {
+  it(
+    'opens a new visitor on the worked example, which is valid against the schema',
+    async () => {
+      const { page } = await openGraphiQL('', '/graphql');
+      // Monaco draws the lines in view: the top of the document.
+      const shown = await waitForText(
+        () => editorText(page, '.graphiql-query-editor'),
+        'mutation Register',
+        'the worked example',
+      );
+      expect(shown).toContain("Welcome to ZeroHour Chat's GraphQL API");
+      // The page carries the whole document.
+      const html = await (
+        await fetch(server.graphqlUrl, { headers: { accept: 'text/html' } })
+      ).text();
+      for (const operation of ['query MyChats', 'mutation Send', 'subscription Follow']) {
+        expect(html).toContain(operation);
+      }
+      expect(validate(schema, parse(WELCOME_DOCUMENT))).toEqual([]);
+    },
+    TEST_TIMEOUT,
+  );
+
   it(
     'loads with every asset from this server and runs a query',
     async () => {

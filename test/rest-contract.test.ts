@@ -292,11 +292,28 @@ afterAll(() => server?.stop());
 describe('GET /api/ and GET / (status)', () => {
   it('answer 200 with the running message, byte for byte', async () => {
     for (const path of ['/api/', '/']) {
-      const reply = await call(path);
-      expect(reply.status, path).toBe(200);
-      expect(reply.headers.get('content-type')).toMatch(/^application\/json/);
-      expect(reply.text).toBe(RUNNING);
+      // What the old clients send: nothing, axios's JSON Accept, curl's */*.
+      for (const accept of [undefined, 'application/json, text/plain, */*', '*/*']) {
+        const reply = await call(path, { headers: accept ? { accept } : {} });
+        expect(reply.status, path).toBe(200);
+        expect(reply.headers.get('content-type')).toMatch(/^application\/json/);
+        expect(reply.text).toBe(RUNNING);
+      }
     }
+  });
+
+  it('show a browser at / the way to GraphiQL and the REST docs', async () => {
+    const reply = await call('/', {
+      headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' },
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(reply.headers.get('vary')).toMatch(/accept/i);
+    expect(reply.text).toContain('href="/graphql"');
+    expect(reply.text).toContain('href="/docs"');
+    // /api/ stays the API's: JSON for everyone.
+    const api = await call('/api/', { headers: { accept: 'text/html' } });
+    expect(api.text).toBe(RUNNING);
   });
 });
 

@@ -8,6 +8,7 @@ import type { TransportContext } from './context.js';
 import { createErrorMasker } from './errors.js';
 import { schema } from './schema.js';
 import { shareFeedResults } from './shared-delivery.js';
+import { WELCOME_DOCUMENT } from './welcome.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -21,7 +22,11 @@ export function createGraphQLServer(app: App, plugins: Plugin<RequestScope>[] = 
     // The HTTP layer reads GraphQL bodies whole, up to its own limit (src/transport/graphql-http.ts).
     maxRequestBodySize: false,
     landingPage: false,
-    graphiql: { subscriptionsProtocol: 'WS', title: 'ZeroHour Chat GraphQL' },
+    graphiql: {
+      subscriptionsProtocol: 'WS',
+      title: 'ZeroHour Chat GraphQL',
+      defaultQuery: WELCOME_DOCUMENT,
+    },
     renderGraphiQL,
     plugins: [...graphqlLimits(app.config), ...plugins, shareFeedResults(maskClientError)],
     maskedErrors: { maskError: maskClientError },

@@ -16,6 +16,7 @@ import { createChat, listChats, MAX_CHATS_PAGE, otherParticipantId } from '../ch
 import { authorizeLegacyUser, legacyToken } from './auth.js';
 import { listRecentMessages, sendMessage } from '../messages/service.js';
 import { MAX_SEARCH_RESULTS, searchUsers } from '../users/service.js';
+import { LANDING_PAGE, wantsPage } from '../transport/landing.js';
 import { restErrorHandler } from './errors.js';
 import {
   chatJson,
@@ -312,7 +313,12 @@ export function restRoutes(app: App): FastifyPluginAsync {
     const running = { schema: { tags: ['status'], response: { 200: schemas.apiStatus } } };
     const status = async () => ({ message: 'ZeroHour Chat API is running!' });
     api.get('/api/', running, status);
-    api.get('/', { schema: { ...running.schema, hide: true } }, status);
+    // The old server's `/` answered JSON; a person in a browser gets the way to the APIs.
+    api.get('/', { schema: { ...running.schema, hide: true } }, async (request, reply) => {
+      reply.header('vary', 'accept');
+      if (!wantsPage(request.headers.accept)) return status();
+      return reply.type('text/html; charset=utf-8').send(LANDING_PAGE);
+    });
 
     authRoutes(api);
     userRoutes(api);
