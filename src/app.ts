@@ -5,6 +5,7 @@ import type { Database } from './db/mongo.js';
 import { createEventBus, type EventBus, type TimelineReader } from './events/bus.js';
 import { createClusterEventTarget } from './events/cluster-target.js';
 import { connectRedis } from './events/redis.js';
+import { Telemetry } from './observability/telemetry.js';
 import { createRateLimits, type RateLimits } from './security/rate-limits.js';
 import { Sequencer } from './timeline/sequencer.js';
 import { createTimelineReader } from './timeline/reader.js';
@@ -21,6 +22,8 @@ export interface App {
   timeline: TimelineReader;
   presence: Presence;
   logger: Logger;
+  /** Metrics (with METRICS_TOKEN) and the trace lines of the log: ./observability/. */
+  telemetry: Telemetry;
   rateLimits: RateLimits;
   /** Benchmark switch: DataLoaders without batching, to show the N+1 they prevent. */
   batchLoads: boolean;
@@ -30,7 +33,13 @@ export interface App {
 
 /** One instance alone, or with REDIS_URL one of several sharing events, presence and limits. */
 export async function createApp(config: Config, db: Database, logger: Logger): Promise<App> {
+  const telemetry = new Telemetry(logger, { metrics: config.metricsToken !== undefined });
+  telemetry.watchDatabase(db.client);
   const redis = config.redisUrl ? await connectRedis(config.redisUrl, logger) : null;
+  if (redis) {
+    const { publisher, subscriber, commands } = redis;
+    telemetry.watchRedis({ publisher, subscriber, commands });
+  }
   const sequencer = new Sequencer();
   const timeline = createTimelineReader(db, sequencer);
   const bus: EventBus = createEventBus({
@@ -61,8 +70,9 @@ export async function createApp(config: Config, db: Database, logger: Logger): P
     sequencer,
     timeline,
     presence,
-    rateLimits: createRateLimits(config, redis?.commands),
+    rateLimits: createRateLimits(config, redis?.commands, (limit) => telemetry.rateLimited(limit)),
     logger,
+    telemetry,
     batchLoads: true,
     async close() {
       await presence.stop();

@@ -75,6 +75,11 @@ const envSchema = z.object({
   WS_PING_SECONDS: z.coerce.number().positive().max(300).default(12),
   MAX_GROUP_MEMBERS: z.coerce.number().int().min(2).max(100_000).default(1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  METRICS_TOKEN: z
+    .string()
+    .trim()
+    .regex(/^[\x21-\x7E]{16,256}$/, '16 to 256 printable ASCII characters, no spaces')
+    .optional(),
 });
 
 export interface Config {
@@ -122,6 +127,11 @@ export interface Config {
   /** The most members a group may have, its owner included. */
   maxGroupMembers: number;
   logLevel: string;
+  /**
+   * The bearer token `GET /metrics` requires (Prometheus exposition). Unset: no metrics are
+   * collected and /metrics answers 404.
+   */
+  metricsToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -186,5 +196,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     wsPingSeconds: vars.WS_PING_SECONDS,
     maxGroupMembers: vars.MAX_GROUP_MEMBERS,
     logLevel: vars.LOG_LEVEL,
+    metricsToken: vars.METRICS_TOKEN,
   };
 }

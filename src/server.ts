@@ -2,10 +2,11 @@
  * The HTTP server and everything on its one port: GraphQL over HTTP and SSE (Yoga), GraphQL over
  * WebSocket (graphql-ws) on the same path, CORS, and an orderly shutdown.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
 import { WebSocketServer } from 'ws';
 import type { App } from './app.js';
+import type { RequestScope } from './request/scope.js';
 import { isReachable } from './db/mongo.js';
 import { createLegacyRealtime } from './legacy/realtime.js';
 import { restRoutes } from './legacy/routes.js';
@@ -16,6 +17,13 @@ import { routeUpgrades } from './transport/upgrades.js';
 import { graphqlOverHttp } from './transport/graphql-http.js';
 import { answerUnknownRoutes } from './transport/unknown-routes.js';
 import { createGraphQLServer, GRAPHQL_PATH } from './graphql/yoga.js';
+import { operationMetrics } from './observability/graphql.js';
+import { observeHttp, RequestLog } from './observability/http.js';
+import {
+  REQUEST_ID_HEADER,
+  requestIdFrom,
+  traceAcceptedUpgrades,
+} from './observability/tracing.js';
 
 export interface Server {
   http: FastifyInstance;
@@ -27,12 +35,19 @@ export interface Server {
 export function createServer(app: App): Server {
   const http = Fastify({
     loggerInstance: app.logger as FastifyBaseLogger,
-    // Request URLs can carry tokens (legacy `?token=`): no per-request access log.
-    logController: new LogController({ disableRequestLogging: true }),
+    // One line per request with its route pattern: URLs can carry tokens (legacy `?token=`).
+    logController: new RequestLog(app.telemetry),
+    genReqId: (request) => requestIdFrom(request.headers[REQUEST_ID_HEADER]),
     trustProxy: app.config.trustProxy,
   });
+  observeHttp(http, app.telemetry, app.config.metricsToken);
   const liveSubscriptions = trackLiveSubscriptions(app.presence);
-  const yoga = createGraphQLServer(app, [liveSubscriptions.plugin]);
+  app.telemetry.countConnections('graphql-sse', liveSubscriptions.count);
+  app.telemetry.countSubscriptions('graphql-sse', liveSubscriptions.count);
+  const yoga = createGraphQLServer(app, [
+    liveSubscriptions.plugin,
+    ...operationMetrics<RequestScope>(app.telemetry),
+  ]);
 
   const { corsOrigins } = app.config;
   void http.register(cors, {
@@ -62,6 +77,8 @@ export function createServer(app: App): Server {
     maxPayload: MAX_FRAME_BYTES,
     perMessageDeflate: false,
   });
+  traceAcceptedUpgrades(graphqlSockets);
+  app.telemetry.countConnections('graphql-ws', () => graphqlSockets.clients.size);
   const graphqlWs = attachGraphQLWebSocket(app, yoga, graphqlSockets);
 
   routeUpgrades(app, http.server, {

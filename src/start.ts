@@ -44,7 +44,9 @@ export async function startService(
     await embedded?.stop();
   };
   try {
-    db = await connectDatabase(mongoUrl, config.dbName, clientOptions);
+    // Command durations for the metrics (the driver then decodes every reply twice: see README).
+    const monitorCommands = config.metricsToken !== undefined;
+    db = await connectDatabase(mongoUrl, config.dbName, { monitorCommands, ...clientOptions });
     app = await createApp(config, db, logger);
     const server = createServer(app);
     const port = await server.listen();

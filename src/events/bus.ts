@@ -42,6 +42,11 @@ export interface ChatEvent {
    * one subscriber (a replay covers only what that subscriber may see).
    */
   audience?: ReadonlySet<string>;
+  /**
+   * The id that follows the event from its send to each delivery in the logs, on every instance
+   * (src/observability/). Absent on events read back from the database.
+   */
+  traceId?: string;
 }
 
 /** Who caused an event (what "is it mine" fields compare the viewer with). */

@@ -2,12 +2,17 @@
 import type { YogaInitialContext } from 'graphql-yoga';
 import type { Authenticated, RequestScope } from '../request/scope.js';
 import type { SharedBatches } from '../request/loaders.js';
+import type { ChatEvent } from '../events/bus.js';
 
 /** Where a GraphQL operation's token comes from, by transport. */
 export interface TransportContext {
   /** graphql-ws: the `connection_init` payload, or the `extensions.headers` of a subscribe message (GraphiQL). */
   authorization?: string | null;
   clientIp: string;
+  /** The HTTP request's id, or the graphql-ws connection's (src/observability/tracing.ts). */
+  requestId?: string;
+  /** `performance.now()` when the request, or the graphql-ws operation, arrived. */
+  receivedAt?: number;
   /** graphql-ws: who `connection_init` authenticated, reused while the token is the same. */
   authenticated?: Authenticated;
   /** graphql-ws: users and chats are read in batches shared by every socket (reconnect waves). */
@@ -18,10 +23,10 @@ export interface TransportContext {
    */
   connectionTracked?: boolean;
   /**
-   * graphql-ws: writes a `next` message with this serialized payload straight to the operation's
-   * socket (see ./shared-delivery.ts).
+   * graphql-ws: writes a `next` message with this serialized payload (of `event`) straight to the
+   * operation's socket (see ./shared-delivery.ts).
    */
-  sendNext?: (payloadJson: string) => void;
+  sendNext?: (payloadJson: string, event: ChatEvent) => void;
 }
 
 /** What resolvers receive. */

@@ -38,5 +38,7 @@ export function trackLiveSubscriptions(presence: Presence) {
   return {
     plugin,
     endAll: () => running.forEach((end) => end()),
+    /** How many are running. */
+    count: () => running.size,
   };
 }

@@ -57,10 +57,16 @@ function documentId(document: DocumentNode): number {
   return known;
 }
 
+/** An event's masked result as JSON, with the event (graphql-ws sockets). */
+interface Outgoing {
+  json: string;
+  event: ChatEvent;
+}
+
 interface SharedResult {
   result: Result;
   /** The masked result as JSON, made on first request (graphql-ws sockets). */
-  json?: Promise<string>;
+  json?: Promise<Outgoing>;
   /** The result as Yoga's SSE streams get it, serialized once between them. */
   streamed?: Result;
 }
@@ -163,7 +169,7 @@ class DirectDelivery implements AsyncIterableIterator<never>, TopicSink<ChatEven
   private sourceEnded = false;
   private failure: unknown = null;
   /** Results waiting, in order, behind the one being serialized; null when none is. */
-  private backlog: Promise<string>[] | null = null;
+  private backlog: Promise<Outgoing>[] | null = null;
   private outcome: Promise<IteratorResult<never>> | null = null;
   private resolve: ((result: IteratorResult<never>) => void) | null = null;
   private reject: ((error: unknown) => void) | null = null;
@@ -171,7 +177,7 @@ class DirectDelivery implements AsyncIterableIterator<never>, TopicSink<ChatEven
   constructor(
     private readonly source: AsyncIterator<ChatEvent>,
     private readonly selection: Selection,
-    private readonly sendNext: (payloadJson: string) => void,
+    private readonly sendNext: (payloadJson: string, event: ChatEvent) => void,
     private readonly maskResult: ResultMasker,
     private readonly maskError: (error: unknown) => Error,
   ) {
@@ -194,9 +200,10 @@ class DirectDelivery implements AsyncIterableIterator<never>, TopicSink<ChatEven
   push(event: ChatEvent): void {
     if (this.ended) return;
     const entry = this.selection.resultFor(event);
-    const json = (entry.json ??= this.maskResult(entry.result).then((result) =>
-      JSON.stringify(result),
-    ));
+    const json = (entry.json ??= this.maskResult(entry.result).then((result) => ({
+      json: JSON.stringify(result),
+      event,
+    })));
     if (!this.backlog) {
       this.backlog = [];
       json.then(this.sent, this.failed);
@@ -214,9 +221,9 @@ class DirectDelivery implements AsyncIterableIterator<never>, TopicSink<ChatEven
     if (!this.backlog) this.finish();
   }
 
-  private readonly sent = (payload: string) => {
+  private readonly sent = (payload: Outgoing) => {
     if (this.ended) return;
-    this.sendNext(payload);
+    this.sendNext(payload.json, payload.event);
     const next = this.backlog?.shift();
     if (next) return void next.then(this.sent, this.failed);
     this.backlog = null;
@@ -282,7 +289,10 @@ function createSubscribe(maskError: ErrorMasker) {
     const events = source as AsyncIterable<ChatEvent>;
     const selection = new Selection(args);
     if (!sendNext) {
+      const { telemetry } = args.contextValue.app;
       return mapAsyncIterator(events, (event) => {
+        // Handed to the SSE (or multipart) stream, which writes it at once.
+        telemetry.delivered('graphql-sse', event);
         const entry = selection.resultFor(event);
         return (entry.streamed ??= Promise.resolve(entry.result).then(serializedOnce));
       });

@@ -36,14 +36,22 @@ export function createGraphQLServer(app: App, plugins: Plugin<RequestScope>[] = 
       warn: (...args) => app.logger.warn(args),
       error: (...args) => app.logger.error(args),
     },
-    context: ({ request, authorization, clientIp, authenticated, sharedBatches }) =>
-      createScope(
-        app,
-        authorization ?? request?.headers.get('authorization'),
-        clientIp,
+    context: ({
+      request,
+      authorization,
+      clientIp,
+      authenticated,
+      sharedBatches,
+      requestId,
+      receivedAt,
+    }) =>
+      createScope(app, authorization ?? request?.headers.get('authorization'), clientIp, {
         authenticated,
         sharedBatches,
-      ),
+        origin: requestId
+          ? { requestId, transport: 'graphql', receivedAt: receivedAt ?? performance.now() }
+          : undefined,
+      }),
   });
   return yoga;
 }

@@ -8,6 +8,7 @@ import type { App } from '../app.js';
 import { createScope, requireViewer, type RequestScope } from '../request/scope.js';
 import { forbidden, notFound } from '../errors.js';
 import { bearerToken } from '../auth/tokens.js';
+import type { RequestOrigin } from '../observability/tracing.js';
 
 /** Browsers cannot set headers on WebSocket or EventSource: these are the places a token may be. */
 export function legacyToken(request: IncomingMessage): string | null {
@@ -30,14 +31,15 @@ export async function authorizeLegacyUser(
   userId: string,
   token: string | null,
   clientIp: string,
+  origin?: RequestOrigin,
 ): Promise<RequestScope> {
   if (app.config.legacyRealtimeAuth) {
-    const scope = await createScope(app, token ? `Bearer ${token}` : null, clientIp);
+    const scope = await createScope(app, token ? `Bearer ${token}` : null, clientIp, { origin });
     const viewer = requireViewer(scope);
     if (viewer.user_id !== userId) throw forbidden('Token does not belong to this user');
     return scope;
   }
-  const scope = await createScope(app, null, clientIp);
+  const scope = await createScope(app, null, clientIp, { origin });
   const user = await scope.loaders.users.load(userId);
   if (!user) throw notFound('User not found');
   scope.viewer = user;

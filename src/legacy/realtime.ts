@@ -15,6 +15,7 @@ import { followDirectMessages, type UserResume } from '../timeline/follow.js';
 import type { ConnectionOptions } from '../users/presence.js';
 import { clientAddress } from '../security/client-address.js';
 import { pathOf, refusalFor, rejectUpgrade, type Refusal } from '../transport/http.js';
+import { requestIdOfUpgrade } from '../observability/tracing.js';
 import { CLOSE } from '../transport/socket-policy.js';
 import { authorizeLegacyUser, legacyToken } from './auth.js';
 import type { LegacyMessageEvent } from './json.js';
@@ -34,11 +35,14 @@ export interface LegacyRealtime {
 export function createLegacyRealtime(app: App): LegacyRealtime {
   const sockets = createLegacyWebSockets(app);
   const streams = createLegacySse(app);
+  app.telemetry.countConnections('legacy-ws', () => sockets.count());
+  app.telemetry.countConnections('legacy-sse', () => streams.count());
   let closing = false;
 
   async function admit(
     request: IncomingMessage,
     userId: string,
+    requestId: string | undefined,
     resume?: UserResume,
   ): Promise<LegacySession> {
     const token = legacyToken(request);
@@ -51,6 +55,7 @@ export function createLegacyRealtime(app: App): LegacyRealtime {
       userId,
       token,
       clientIp,
+      requestId,
       attach: (deliver, end) => attach(app, userId, events, deliver, { expiresAt, end }),
       release: () => void events.return(),
     };
@@ -63,7 +68,7 @@ export function createLegacyRealtime(app: App): LegacyRealtime {
     handleUpgrade(request, socket, head) {
       const userId = webSocketUserId(request.url);
       if (userId === null) return false;
-      admit(request, userId).then(
+      admit(request, userId, requestIdOfUpgrade(request)).then(
         (session) => sockets.accept(request, socket, head, session),
         (error: unknown) => rejectUpgrade(socket, refusal(error)),
       );
@@ -77,7 +82,12 @@ export function createLegacyRealtime(app: App): LegacyRealtime {
         const resume = resumeOf(request);
         let session: LegacySession;
         try {
-          session = await admit(request.raw, request.params.userId, resume ?? undefined);
+          session = await admit(
+            request.raw,
+            request.params.userId,
+            request.id,
+            resume ?? undefined,
+          );
         } catch (error) {
           const { status, detail, headers } = refusal(error);
           return reply.code(status).headers(headers).send({ detail });

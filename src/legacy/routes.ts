@@ -3,7 +3,7 @@
  * parameters, JSON shapes, status codes and `detail` texts are the old server's (see
  * legacy-api.md); where the old server had a hole, the domain rule closes it.
  */
-import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { App } from '../app.js';
@@ -14,6 +14,7 @@ import { login, logout, register } from '../auth/service.js';
 import { isDirect } from '../chats/repository.js';
 import { createChat, listChats, MAX_CHATS_PAGE, otherParticipantId } from '../chats/service.js';
 import { authorizeLegacyUser, legacyToken } from './auth.js';
+import type { RequestOrigin } from '../observability/tracing.js';
 import { listRecentMessages, sendMessage } from '../messages/service.js';
 import { MAX_SEARCH_RESULTS, searchUsers } from '../users/service.js';
 import { LANDING_PAGE, wantsPage } from '../transport/landing.js';
@@ -46,6 +47,13 @@ declare module 'fastify' {
 }
 
 const bearer = [{ bearer: [] }];
+
+/** Where a REST request comes from, for the log and the metrics of what it sends. */
+const originOf = (request: FastifyRequest, reply: FastifyReply): RequestOrigin => ({
+  requestId: request.id,
+  transport: 'legacy-rest',
+  receivedAt: performance.now() - reply.elapsedTime,
+});
 const errors = (...codes: number[]) =>
   Object.fromEntries(codes.map((code) => [code, schemas.detailError]));
 
@@ -239,12 +247,13 @@ function sendRoute(api: FastifyInstance, app: App) {
         response: { 200: schemas.sendResponse, ...errors(401, 403, 404) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const scope = await authorizeLegacyUser(
         app,
         request.params.user_id,
         legacyToken(request.raw),
         request.ip,
+        originOf(request, reply),
       );
       const message = await sendMessage(
         scope,
@@ -303,9 +312,11 @@ export function restRoutes(app: App): FastifyPluginAsync {
     api.addHook('onRoute', (route) => {
       const needs = route.config?.scope;
       if (!needs) return;
-      const buildScope = async (request: FastifyRequest) => {
+      const buildScope = async (request: FastifyRequest, reply: FastifyReply) => {
         const authorization = needs === 'viewer' ? request.headers.authorization : null;
-        request.scope = await createScope(app, authorization, request.ip);
+        request.scope = await createScope(app, authorization, request.ip, {
+          origin: originOf(request, reply),
+        });
       };
       route.preHandler = [buildScope, ...[route.preHandler ?? []].flat()];
     });

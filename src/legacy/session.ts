@@ -6,6 +6,8 @@ export interface LegacySession {
   /** Re-checked for every message a WebSocket sends, so logout and expiry stop sending. */
   token: string | null;
   clientIp: string;
+  /** The request id of its upgrade or SSE request (src/observability/tracing.ts). */
+  requestId: string | undefined;
   /**
    * Holds presence and hands over each message of the user's one-to-one chats (in each chat's
    * order, each once; first those stored after where a resumed stream stopped), from admission

@@ -15,6 +15,7 @@ import { cursorOf, decodePosition, isNumbered } from '../timeline/position.js';
 import { CLOSE_GRACE_MS, SLOW_CONSUMER_BYTES } from '../transport/socket-policy.js';
 import { sseMessageText, type LegacyMessageEvent } from './json.js';
 import type { LegacySession } from './session.js';
+import { REQUEST_ID_HEADER } from '../observability/tracing.js';
 
 /** Where a stream stands: since when it follows, and the last number it sent per chat. */
 const streamPosition = z.object({
@@ -65,6 +66,9 @@ export function createLegacySse(app: App) {
   const enders = new Set<() => Promise<void>>();
 
   return {
+    /** Open streams. */
+    count: () => enders.size,
+
     open(
       request: FastifyRequest,
       reply: FastifyReply,
@@ -74,7 +78,8 @@ export function createLegacySse(app: App) {
       const response = reply.raw;
       // Hijacking skips the onSend hooks, but @fastify/cors set its headers in onRequest.
       const cors = Object.entries(reply.getHeaders()).filter(
-        ([name]) => name.startsWith('access-control-') || name === 'vary',
+        ([name]) =>
+          name.startsWith('access-control-') || name === 'vary' || name === REQUEST_ID_HEADER,
       );
       reply.hijack();
       // A client gone during admission has had its 'close' already: nothing to hold for it.
@@ -87,11 +92,18 @@ export function createLegacySse(app: App) {
         'x-accel-buffering': 'no',
       });
       response.flushHeaders();
+      app.telemetry.requestAnswered(request, reply);
 
+      /** Whether the chunk was written (not when the stream is gone or has fallen behind). */
       const write = (chunk: string) => {
-        if (response.writableEnded || response.destroyed) return;
-        if (response.writableLength > SLOW_CONSUMER_BYTES) response.destroy();
-        else response.write(chunk);
+        if (response.writableEnded || response.destroyed) return false;
+        if (response.writableLength > SLOW_CONSUMER_BYTES) {
+          response.destroy();
+          app.telemetry.slowConsumer('legacy-sse');
+          return false;
+        }
+        response.write(chunk);
+        return true;
       };
       const followingSince = resume?.followingSince ?? Date.now();
       const positions = new Map(resume?.positions);
@@ -100,7 +112,9 @@ export function createLegacySse(app: App) {
         // A message from before numbering (replayed for an old id) keeps an id of its own kind.
         const id =
           event.seq === null ? cursorOf(event.message) : eventId(followingSince, positions);
-        write(`id: ${id}\ndata: ${sseMessageText(event)}\n\n`);
+        if (write(`id: ${id}\ndata: ${sseMessageText(event)}\n\n`)) {
+          app.telemetry.delivered('legacy-sse', event);
+        }
       };
 
       write(`data: ${JSON.stringify({ type: 'connected', user_id: session.userId })}\n\n`);

@@ -21,6 +21,7 @@ import { broadcastText } from './json.js';
 import { parseInput } from '../validation.js';
 import { authorizeLegacyUser } from './auth.js';
 import type { LegacySession } from './session.js';
+import { traceAcceptedUpgrades } from '../observability/tracing.js';
 
 /** Frames are handled in order; a client may not queue more than this many. */
 const MAX_QUEUED_FRAMES = 32;
@@ -36,12 +37,15 @@ export function createLegacyWebSockets(app: App) {
     handleProtocols: (protocols) =>
       [...protocols].find((protocol) => protocol.toLowerCase() === 'bearer') ?? false,
   });
+  traceAcceptedUpgrades(server);
 
   function serve(socket: WebSocket, session: LegacySession): void {
     const stop = session.attach(
       (event) => {
-        if (socket.readyState !== WebSocket.OPEN || cutOffIfBehind(socket)) return;
+        if (socket.readyState !== WebSocket.OPEN) return;
+        if (cutOffIfBehind(socket)) return app.telemetry.slowConsumer('legacy-ws');
         socket.send(broadcastText(event));
+        app.telemetry.delivered('legacy-ws', event);
       },
       (reason) =>
         socket.close(reason === CLOSE.failed.reason ? CLOSE.failed.code : CLOSE.forbidden, reason),
@@ -55,8 +59,9 @@ export function createLegacyWebSockets(app: App) {
         return;
       }
       queued += 1;
+      const receivedAt = performance.now();
       queue = queue
-        .then(() => handleFrame(socket, session, data))
+        .then(() => handleFrame(socket, session, data, receivedAt))
         .finally(() => {
           queued -= 1;
         });
@@ -65,10 +70,24 @@ export function createLegacyWebSockets(app: App) {
     socket.on('close', stop);
   }
 
-  async function handleFrame(socket: WebSocket, session: LegacySession, data: RawData) {
+  async function handleFrame(
+    socket: WebSocket,
+    session: LegacySession,
+    data: RawData,
+    receivedAt: number,
+  ) {
     try {
       const frame = parseInput(frameSchema, parseJson(data));
-      const scope = await authorizeLegacyUser(app, session.userId, session.token, session.clientIp);
+      const origin = session.requestId
+        ? { requestId: session.requestId, transport: 'legacy-ws' as const, receivedAt }
+        : undefined;
+      const scope = await authorizeLegacyUser(
+        app,
+        session.userId,
+        session.token,
+        session.clientIp,
+        origin,
+      );
       await sendMessage(
         scope,
         { chatId: frame.chat_id, content: frame.content },
@@ -83,6 +102,9 @@ export function createLegacyWebSockets(app: App) {
   }
 
   return {
+    /** Open connections. */
+    count: () => server.clients.size,
+
     accept(request: IncomingMessage, socket: Duplex, head: Buffer, session: LegacySession): void {
       // A client gone during admission: the upgrade never completes, nothing to hold for it.
       if (socket.destroyed) return session.release();

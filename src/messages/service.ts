@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { toPublicUser, type ChatDoc, type MessageDoc, type MessageModel } from '../db/documents.js';
 import type { Database } from '../db/mongo.js';
 import { badInput } from '../errors.js';
+import { newTraceId } from '../observability/tracing.js';
 import { requireViewer, type RequestScope } from '../request/scope.js';
 import { requireDirectChat, requireMembership, visibleFrom } from '../chats/service.js';
 import { buildPage, checkPageSize, type Edge, type Page } from '../pagination.js';
@@ -51,6 +52,7 @@ export async function sendMessage(
     fields.chatId,
   );
   const sender = toPublicUser(viewer);
+  const traceId = newTraceId();
   const stored = await addMessage(
     scope.app,
     chat,
@@ -64,10 +66,14 @@ export async function sendMessage(
       message_type: 'text',
       ...(fields.clientMessageId ? { client_message_id: fields.clientMessageId } : {}),
     },
-    fields.clientMessageId
-      ? clientKeyOf(chat.chat_id, viewer.user_id, fields.clientMessageId)
-      : undefined,
+    {
+      clientKey: fields.clientMessageId
+        ? clientKeyOf(chat.chat_id, viewer.user_id, fields.clientMessageId)
+        : undefined,
+      traceId,
+    },
   );
+  scope.app.telemetry.messageSent(scope.origin, traceId, stored);
   return { ...stored, sender };
 }
 

@@ -8,6 +8,7 @@ import type { UserDoc } from '../db/documents.js';
 import { AppError, unauthenticated } from '../errors.js';
 import { Loaders, type SharedBatches } from './loaders.js';
 import { bearerToken, verifyAccessToken } from '../auth/tokens.js';
+import type { RequestOrigin } from '../observability/tracing.js';
 
 export interface RequestScope {
   app: App;
@@ -19,6 +20,8 @@ export interface RequestScope {
   tokenExpiresAt: number | null;
   /** The client's address, for per-address rate limits. */
   clientIp: string;
+  /** The request (or connection) behind the scope, for the log and the metrics. */
+  origin?: RequestOrigin;
 }
 
 /** Resolves the user behind a token: valid signature, not expired, user exists, not revoked. */
@@ -49,9 +52,13 @@ export async function createScope(
   app: App,
   authorization: string | null | undefined,
   clientIp: string,
-  authenticated?: Authenticated,
-  sharedBatches?: SharedBatches,
+  options: {
+    authenticated?: Authenticated;
+    sharedBatches?: SharedBatches;
+    origin?: RequestOrigin;
+  } = {},
 ): Promise<RequestScope> {
+  const { authenticated, sharedBatches, origin } = options;
   const loaders = new Loaders(app.db, app.batchLoads, sharedBatches);
   const scope: RequestScope = {
     app,
@@ -60,6 +67,7 @@ export async function createScope(
     authError: null,
     tokenExpiresAt: null,
     clientIp,
+    origin,
   };
   const token = bearerToken(authorization);
   if (authorization && !token) scope.authError = unauthenticated('Invalid credentials');

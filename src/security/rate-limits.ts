@@ -26,7 +26,11 @@ export interface RateLimits {
   consume(name: LimitName, key: string): Promise<void>;
 }
 
-export function createRateLimits(config: Config, redis?: unknown): RateLimits {
+export function createRateLimits(
+  config: Config,
+  redis?: unknown,
+  refused: (name: LimitName) => void = () => undefined,
+): RateLimits {
   const limiters = new Map<LimitName, RateLimiterAbstract>();
   for (const [name, rule] of Object.entries(config.rateLimits) as [
     LimitName,
@@ -46,6 +50,7 @@ export function createRateLimits(config: Config, redis?: unknown): RateLimits {
         await limiters.get(name)!.consume(key);
       } catch (rejection) {
         if (rejection instanceof RateLimiterRes) {
+          refused(name);
           throw new RateLimitedError(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)));
         }
         // Shared counters cannot be checked while Redis is away: refuse as unavailable (fail

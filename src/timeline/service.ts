@@ -19,6 +19,7 @@ import type {
   TimelineEventDoc,
 } from '../db/documents.js';
 import type { Database } from '../db/mongo.js';
+import { newTraceId } from '../observability/tracing.js';
 import { numbered, storeDerived, type NumberedMessage } from './derived.js';
 import {
   eventExists,
@@ -80,7 +81,13 @@ async function storeMessageEvent(
 }
 
 /** Publishes a stored event once what it leaves is written (also when that failed). */
-async function finish(app: App, chat: ChatDoc, sender: PublicUser, event: TimelineEventDoc) {
+async function finish(
+  app: App,
+  chat: ChatDoc,
+  sender: PublicUser,
+  event: TimelineEventDoc,
+  traceId: string,
+) {
   const stored = numbered(event);
   try {
     await storeDerived(app.db, app.sequencer, stored, event.group);
@@ -93,24 +100,27 @@ async function finish(app: App, chat: ChatDoc, sender: PublicUser, event: Timeli
       message: stored,
       sender,
       ...(event.group ? { change: event.group } : {}),
+      traceId,
     });
   }
   return stored;
 }
 
 /**
- * Stores a message in its chat's timeline and publishes it; resolves once it is stored, with the
- * message as stored (numbered). A retry of a send stored before returns that send's message.
+ * Stores a message in its chat's timeline and publishes it (with `traceId`, which its deliveries
+ * log); resolves once it is stored, with the message as stored (numbered). A retry of a send
+ * stored before returns that send's message.
  */
 export async function addMessage(
   app: App,
   chat: ChatDoc,
   sender: PublicUser,
   message: Omit<MessageDoc, 'seq'>,
-  clientKey?: string,
+  options: { clientKey?: string; traceId: string },
 ): Promise<NumberedMessage> {
+  const { clientKey, traceId } = options;
   const event = await storeMessageEvent(app.db, app.sequencer, chat, message, clientKey);
-  return finish(app, chat, sender, event);
+  return finish(app, chat, sender, event, traceId);
 }
 
 /** A group event to store: what changed, the group after it, and its words in history. */
@@ -177,7 +187,7 @@ export async function addGroupEvent(
     (seq) => eventExists(db, chatId, seq),
   );
   if (!event) return null;
-  const message = await finish(app, chat, actor, event);
+  const message = await finish(app, chat, actor, event, newTraceId());
   return { message, group: { seq: event.seq, state: event.group!.state } };
 }
 

@@ -86,7 +86,11 @@ export function graphqlOverHttp(yoga: GraphQLServer): FastifyPluginAsync {
         if (problem) return refuse(reply, 400, problem);
         const response = await handleRequest(
           toFetchRequest(yoga, request),
-          { clientIp: request.ip },
+          {
+            clientIp: request.ip,
+            requestId: request.id,
+            receivedAt: performance.now() - reply.elapsedTime,
+          },
           adapterContext,
         );
         reply.code(response.status);

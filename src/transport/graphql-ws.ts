@@ -8,6 +8,7 @@
  */
 import type { ExecutionArgs } from 'graphql';
 import { GraphQLError, getOperationAST } from 'graphql';
+import { isAsyncIterable } from 'graphql-yoga';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { App } from '../app.js';
 import { authenticate, type Authenticated } from '../request/scope.js';
@@ -16,6 +17,9 @@ import { SharedBatches } from '../request/loaders.js';
 import { bearerToken } from '../auth/tokens.js';
 import { clientAddress } from '../security/client-address.js';
 import type { GraphQLServer } from '../graphql/yoga.js';
+import type { ChatEvent } from '../events/bus.js';
+import type { Telemetry } from '../observability/telemetry.js';
+import { requestIdOfUpgrade } from '../observability/tracing.js';
 import { serveGraphQLWs } from './graphql-ws-sockets.js';
 import { CLOSE, cutOffIfBehind } from './socket-policy.js';
 
@@ -38,12 +42,14 @@ interface EnvelopedArgs extends ExecutionArgs {
 }
 
 /** Writes `next` messages of one operation whose payload is already serialized. */
-function nextSender(socket: WebSocket, id: string) {
+function nextSender(socket: WebSocket, id: string, telemetry: Telemetry) {
   // Joined, not concatenated: one flat string for the operation's life, not a tree of parts.
   const prefix = ['{"id":', JSON.stringify(id), ',"type":"next","payload":'].join('');
-  return (payloadJson: string) => {
-    if (socket.readyState !== socket.OPEN || cutOffIfBehind(socket)) return;
+  return (payloadJson: string, event: ChatEvent) => {
+    if (socket.readyState !== socket.OPEN) return;
+    if (cutOffIfBehind(socket)) return telemetry.slowConsumer('graphql-ws');
     socket.send(prefix + payloadJson + '}');
+    telemetry.delivered('graphql-ws', event);
   };
 }
 
@@ -51,6 +57,8 @@ function nextSender(socket: WebSocket, id: string) {
 interface SocketState {
   socket: WebSocket;
   clientIp: string;
+  /** The upgrade's request id (src/observability/tracing.ts). */
+  requestId: string | undefined;
   /** Who `connection_init` authenticated: its operations need no second lookup. */
   identity?: Authenticated;
   /** The presence the socket holds, one per user it authenticated as (usually one). */
@@ -105,7 +113,9 @@ export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: 
           authenticated: ctx.extra.identity,
           sharedBatches,
           connectionTracked: true,
-          sendNext: nextSender(ctx.extra.socket, id),
+          sendNext: nextSender(ctx.extra.socket, id, app.telemetry),
+          requestId: ctx.extra.requestId,
+          receivedAt: performance.now(),
         });
         let document;
         try {
@@ -137,8 +147,15 @@ export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: 
         };
         return args;
       },
+      onOperation: (_ctx, _id, payload, _args, result) => {
+        if (isAsyncIterable(result)) app.telemetry.wsSubscriptionStarted(payload);
+      },
+      onComplete: (_ctx, _id, payload) => app.telemetry.wsOperationEnded(payload),
       onNext: (ctx) => {
-        cutOffIfBehind(ctx.extra.socket);
+        const { socket } = ctx.extra;
+        if (socket.readyState === socket.OPEN && cutOffIfBehind(socket)) {
+          app.telemetry.slowConsumer('graphql-ws');
+        }
       },
       onClose: (ctx) => {
         const held = ctx.extra.presence;
@@ -146,7 +163,11 @@ export function attachGraphQLWebSocket(app: App, yoga: GraphQLServer, wsServer: 
         held?.forEach((entry) => entry.release());
       },
     },
-    (socket, request) => ({ socket, clientIp: clientAddress(request, app.config.trustProxy) }),
+    (socket, request) => ({
+      socket,
+      clientIp: clientAddress(request, app.config.trustProxy),
+      requestId: requestIdOfUpgrade(request),
+    }),
     { logger: app.logger, pingMs: app.config.wsPingSeconds * 1000 },
   );
 }

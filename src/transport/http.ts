@@ -5,6 +5,7 @@ import type { AppError } from '../errors.js';
 import { HTTP_STATUS } from '../errors.js';
 import { expectedError } from '../expected-errors.js';
 import { RateLimitedError } from '../security/rate-limits.js';
+import { REQUEST_ID_HEADER, upgradeAnswered } from '../observability/tracing.js';
 
 export interface Refusal {
   status: number;
@@ -31,12 +32,14 @@ export function refusalFor(error: unknown, logger: Logger, failed: string): Refu
 /** Answers a WebSocket upgrade with an HTTP error instead of switching protocols. */
 export function rejectUpgrade(socket: Duplex, { status, detail, headers }: Refusal): void {
   const body = JSON.stringify({ detail });
+  const requestId = upgradeAnswered(socket, status);
   const lines = [
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
     'Connection: close',
     'Content-Type: application/json',
     `Content-Length: ${Buffer.byteLength(body)}`,
     ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+    ...(requestId ? [`${REQUEST_ID_HEADER}: ${requestId}`] : []),
   ];
   socket.once('finish', () => socket.destroy());
   socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);

@@ -11,6 +11,13 @@ import { forbidden, notFound } from '../errors.js';
 import { clientAddress } from '../security/client-address.js';
 import { pathOf, refusalFor, refusalOf, rejectUpgrade } from './http.js';
 
+/** The route pattern of an upgrade's path (never the path: it holds a user id). */
+function routeOf(url: string | undefined, graphqlPath: string): string | undefined {
+  const path = pathOf(url);
+  if (path === graphqlPath) return graphqlPath;
+  return path && /^\/ws\/[^/]+$/.test(path) ? '/ws/:user_id' : undefined;
+}
+
 /** Takes an upgrade it serves (returning true) or leaves it to the next (false). */
 export interface UpgradeHandler {
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean;
@@ -24,6 +31,7 @@ export function routeUpgrades(
   server.on('upgrade', (request, socket, head) => {
     // Node leaves an upgrading socket without an error listener; a reset must not crash us.
     socket.on('error', () => undefined);
+    app.telemetry.traceUpgrade(request, routeOf(request.url, routes.graphqlPath));
     try {
       route(request, socket, head);
     } catch (error) {
