@@ -1,9 +1,20 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
-export function createLogger(level: string): Logger {
-  return pino({
-    level,
-    // Tokens travel in headers and query strings; never write them to the log.
-    redact: ['req.headers.authorization', 'req.query.token', '*.password', '*.securityPhrase'],
-  });
+/** JSON lines to standard output, or to `destination` (tests capture the log this way). */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      // Tokens travel in headers and query strings; never write them to the log. (Request lines
+      // carry the route pattern, never the URL: src/observability/http.ts.)
+      redact: [
+        'req.headers.authorization',
+        'req.query.token',
+        'req.url',
+        '*.password',
+        '*.securityPhrase',
+      ],
+    },
+    destination,
+  );
 }

@@ -1,6 +1,7 @@
 /** Starts the real service in-process on a free port, against the suite's database. */
 import { randomUUID } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
+import type { DestinationStream } from 'pino';
 import { inject } from 'vitest';
 import { WebSocket } from 'ws';
 import { loadConfig } from '../../src/config.js';
@@ -45,16 +46,26 @@ export const TEST_ENV: Readonly<Record<string, string>> = {
   RATE_LIMIT_CONNECTIONS_PER_IP: '1000000',
 };
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export interface TestServerOptions {
+  /** Where the server's log goes (JSON lines), at `logLevel` (default: debug when given). */
+  log?: DestinationStream;
+  logLevel?: string;
+}
+
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: TestServerOptions = {},
+): Promise<TestServer> {
   const config = loadConfig({
     ...TEST_ENV,
     MONGO_URL: inject('mongoUrl'),
     DB_NAME: `test_${randomUUID().slice(0, 8)}`,
     ...env,
   });
-  const service = await startService(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), {
-    monitorCommands: true,
-  });
+  const logger = options.log
+    ? createLogger(options.logLevel ?? 'debug', options.log)
+    : createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const service = await startService(config, logger, { monitorCommands: true });
   const url = `http://127.0.0.1:${service.port}`;
   const clients: Client[] = [];
 
