@@ -5,7 +5,8 @@
  *
  * `BENCH_BATCH_LOADS=off` (or the `setBatchLoads` call) turns DataLoader batching off: the
  * N+1 contrast of scenario 3. `BENCH_REDIS_URL` makes it one of several instances sharing a
- * Redis (scenario 8). Nothing here is reachable over the network.
+ * Redis (scenario 8). `BENCH_METRICS_TOKEN` turns metrics on, to measure what they cost. Nothing
+ * here is reachable over the network.
  */
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
@@ -50,6 +51,8 @@ const config = loadConfig({
   RATE_LIMIT_AUTH_PER_IP: UNLIMITED,
   RATE_LIMIT_SENDS_PER_USER: UNLIMITED,
   RATE_LIMIT_CONNECTIONS_PER_IP: UNLIMITED,
+  // Set: the server collects its metrics (and the driver monitors commands), as with METRICS_TOKEN.
+  METRICS_TOKEN: process.env.BENCH_METRICS_TOKEN || undefined,
 });
 const logger = createLogger(config.logLevel);
 const service = await startService(config, logger);
