@@ -18,31 +18,26 @@
  *   dist/ meanwhile reads every file whole (old or new), never half-written; a failed compile
  *   leaves dist/ as it was.
  *
- * A lock left by a build that died is taken over: at once if its process is gone (same host),
- * after ten minutes otherwise (another container sharing the checkout, a reused process id).
+ * The lock is proper-lockfile's: its holder refreshes it while building, so the lock of a build
+ * that died is taken over once it has gone unrefreshed for LOCK_STALE_MS.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  closeSync,
   existsSync,
-  linkSync,
   mkdirSync,
-  openSync,
   readFileSync,
   readdirSync,
   renameSync,
   rmSync,
   statSync,
-  unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
-import { hostname } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import process from 'node:process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { URL, fileURLToPath } from 'node:url';
+import lockfile from 'proper-lockfile';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DIST = join(ROOT, 'dist');
@@ -56,8 +51,7 @@ const INPUTS = [
   'package-lock.json',
   'scripts/build.mjs',
 ];
-const STALE_LOCK_MS = 10 * 60_000;
-const POLL_MS = 100;
+const LOCK_STALE_MS = 10_000;
 
 const say = (line) => process.stderr.write(`build: ${line}\n`);
 
@@ -102,90 +96,18 @@ function readStamp() {
 
 const isFresh = (sources) => readStamp()?.sources === sources && existsSync(join(DIST, 'main.js'));
 
-function isAlive(pid) {
+/** Holds dist/.build.lock until this process exits, waiting for another build's if need be. */
+async function holdLock() {
+  const options = { stale: LOCK_STALE_MS, realpath: false, lockfilePath: LOCK };
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return error.code === 'EPERM';
-  }
-}
-
-/** The lock's holder as written, or what its file tells (an empty file: being written, or a holder that died then). */
-function lockHolder() {
-  let text;
-  let since;
-  try {
-    text = readFileSync(LOCK, 'utf8');
-    since = statSync(LOCK).mtimeMs;
-  } catch {
-    return null; // released meanwhile
-  }
-  try {
-    return { text, ...JSON.parse(text) };
-  } catch {
-    return { text, since };
-  }
-}
-
-function isStale(holder) {
-  const age = Date.now() - holder.since;
-  if (holder.pid === undefined) return age > 5_000;
-  if (holder.host === hostname() && !isAlive(holder.pid)) return true;
-  return age > STALE_LOCK_MS;
-}
-
-/** Takes a stale lock away, unless someone else took it meanwhile (then puts theirs back). */
-function breakLock(holder) {
-  const aside = `${LOCK}.stale-${process.pid}`;
-  try {
-    renameSync(LOCK, aside);
-  } catch {
+    await lockfile.lock(DIST, options);
     return;
+  } catch (error) {
+    if (error.code !== 'ELOCKED') throw error;
   }
-  if (readFileSync(aside, 'utf8') !== holder.text) {
-    try {
-      linkSync(aside, LOCK);
-    } catch {
-      // A third process holds a new lock: nothing better to do than let both proceed.
-    }
-  }
-  unlinkSync(aside);
-}
-
-const ours = JSON.stringify({ pid: process.pid, host: hostname(), since: Date.now() });
-
-async function acquireLock() {
-  let announced = false;
-  for (;;) {
-    try {
-      const fd = openSync(LOCK, 'wx');
-      writeFileSync(fd, ours);
-      closeSync(fd);
-      return;
-    } catch (error) {
-      if (error.code !== 'EEXIST') throw error;
-    }
-    const holder = lockHolder();
-    if (holder && isStale(holder)) {
-      say(`taking over the lock of a build that did not finish (${holder.text || 'empty'})`);
-      breakLock(holder);
-      continue;
-    }
-    if (holder && !announced) {
-      say(`waiting for the build in process ${holder.pid ?? '?'} to finish`);
-      announced = true;
-    }
-    await sleep(POLL_MS);
-  }
-}
-
-function releaseLock() {
-  try {
-    if (readFileSync(LOCK, 'utf8') === ours) unlinkSync(LOCK);
-  } catch {
-    // already gone
-  }
+  say('waiting for another build to finish');
+  const retries = { forever: true, factor: 1, minTimeout: 100, maxTimeout: 100 };
+  await lockfile.lock(DIST, { ...options, retries });
 }
 
 function tscPath() {
@@ -249,17 +171,15 @@ const ifChanged = process.argv.includes('--if-changed');
 if (ifChanged && isFresh(sourcesHash())) process.exit(0);
 
 mkdirSync(DIST, { recursive: true });
-// A signal while waiting or building: give the lock back, then end as the signal would.
+// A signal while waiting or building ends tsc too; proper-lockfile gives the lock back on exit.
 const signals = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 };
 for (const [signal, number] of Object.entries(signals)) {
   process.on(signal, () => {
     tsc?.kill(signal);
-    releaseLock();
     process.exit(128 + number);
   });
 }
-process.on('exit', releaseLock);
-await acquireLock();
+await holdLock();
 // Hashed once the lock is ours: a build that held it may have been of newer sources.
 const sources = sourcesHash();
 if (ifChanged && isFresh(sources)) {
