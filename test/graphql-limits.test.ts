@@ -1,4 +1,5 @@
 /** Hostile GraphQL documents are refused at validation, with a code, on every transport. */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './support/server.js';
 import { registerUser, type TestUser } from './support/users.js';
@@ -86,7 +87,12 @@ describe('in development', () => {
 describe('in production', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ NODE_ENV: 'production', PASSWORD_HASH_ROUNDS: '600000' });
+    // Production refuses the test secret: it is published in this repository.
+    server = await startTestServer({
+      NODE_ENV: 'production',
+      PASSWORD_HASH_ROUNDS: '600000',
+      SECRET_KEY: randomBytes(48).toString('base64'),
+    });
   });
   afterAll(() => server?.stop());
 
