@@ -14,6 +14,7 @@ import { WebSocket } from 'ws';
 import type { ChatEvent } from '../src/events/bus.js';
 import { eventCodec } from '../src/events/codec.js';
 import { startCluster, type Cluster, type Instance } from './support/cluster.js';
+import { METRICS_TOKEN, metrics, valueOf } from './support/metrics.js';
 import { openAckedSocket } from './support/graphql-ws.js';
 import { openEventStream } from './support/sse.js';
 import { createChat, registerUser, SEND } from './support/users.js';
@@ -23,6 +24,8 @@ const LEASE_SECONDS = 2;
 const TIMEOUT = 10_000;
 /** How long to keep listening for something that must not arrive. */
 const GRACE = 500;
+/** The Redis connections each instance reports in its metrics (src/app.ts). */
+const REDIS_CONNECTIONS = ['publisher', 'subscriber', 'commands'];
 
 let cluster: Cluster;
 let one: Instance;
@@ -32,7 +35,7 @@ beforeAll(async () => {
   cluster = await startCluster({
     mongoUrl: inject('mongoUrl'),
     processes: [2],
-    env: { PRESENCE_LEASE_SECONDS: String(LEASE_SECONDS) },
+    env: { PRESENCE_LEASE_SECONDS: String(LEASE_SECONDS), METRICS_TOKEN },
   });
   [one, two, three] = cluster.instances as [Instance, Instance, Instance];
 }, 120_000);
@@ -381,9 +384,23 @@ describe('Redis restarts', () => {
       await legacyStream(one, b),
     ];
     await untilLive(receivers, () => sendOk(one, a, chatId, 'probe'));
+    const redisMetrics = async () => {
+      const families = await metrics(one);
+      return REDIS_CONNECTIONS.map((connection) => ({
+        connection,
+        connected: valueOf(families, 'zerohour_redis_connected', { connection }),
+        reconnects: valueOf(families, 'zerohour_redis_reconnects_total', { connection }),
+      }));
+    };
+    const before = await redisMetrics();
+    expect(before.map(({ connected }) => connected)).toEqual([1, 1, 1]);
 
     await cluster.redis.stop();
-    await sleep(1000);
+    // What an operator's "Redis disconnected" alert reads.
+    await waitFor(
+      async () => (await redisMetrics()).every(({ connected }) => connected === 0),
+      'every Redis connection reported down',
+    );
     await cluster.redis.start();
 
     // Sends fail until the instance's own connection is back; then everything arrives.
@@ -394,6 +411,13 @@ describe('Redis restarts', () => {
     await expectDeliveredOnce(receivers, [sent]);
     const more = [await sendOk(two, b, chatId, 'again'), await sendOk(three, a, chatId, 'more')];
     await expectDeliveredOnce(receivers, more);
+    const after = await waitFor(async () => {
+      const now = await redisMetrics();
+      return now.every(({ connected }) => connected === 1) ? now : null;
+    }, 'every Redis connection reported up again');
+    expect(after.map(({ reconnects }, index) => reconnects - before[index]!.reconnects)).toEqual([
+      1, 1, 1,
+    ]);
   }, 60_000);
 
   it('loses no acknowledged send when Redis restarts during a stream of sends', async () => {

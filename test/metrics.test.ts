@@ -3,55 +3,13 @@
  * the counters it should (and only by one), it is refused without the token and absent without
  * METRICS_TOKEN, and no label value names a user or a chat.
  */
-import parsePrometheusTextFormat, { type MetricFamily } from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MetricFamily } from 'parse-prometheus-text-format';
+import { METRICS_TOKEN, metrics, parse, scrape, sumOf, valueOf } from './support/metrics.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { createChat, registerUser, SEND, type TestUser } from './support/users.js';
 import { subscribeMessages, type Live, type TimelineMessage } from './support/groups.js';
 import { cleanupAfterEach, waitFor } from './support/wait.js';
-
-const METRICS_TOKEN = 'metrics-test-token-0123456789';
-
-async function scrape(server: TestServer, token: string | null = METRICS_TOKEN) {
-  return fetch(`${server.url}/metrics`, {
-    headers: token ? { authorization: `Bearer ${token}` } : {},
-  });
-}
-
-/**
- * The exposition's series. The parser reads it as Prometheus does, but folds the series of a
- * histogram with labels into one sample (its open issue #13), so a histogram's `_bucket`, `_sum`
- * and `_count` series are read again as series of their own.
- */
-function parse(text: string): MetricFamily[] {
-  const families = parsePrometheusTextFormat(text);
-  expect(families.length).toBeGreaterThan(0);
-  return parsePrometheusTextFormat(text.replace(/^# TYPE (\S+) histogram$/gm, '# TYPE $1 untyped'));
-}
-
-async function metrics(server: TestServer): Promise<MetricFamily[]> {
-  const response = await scrape(server);
-  expect(response.status).toBe(200);
-  expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-  return parse(await response.text());
-}
-
-/** The value of the sample of `name` whose labels include `labels` (0 when there is none). */
-function valueOf(families: MetricFamily[], name: string, labels: Record<string, string> = {}) {
-  const family = families.find((each) => each.name === name);
-  const sample = family?.metrics.find((each) =>
-    Object.entries(labels).every(([key, value]) => each.labels?.[key] === value),
-  );
-  return Number(sample?.value ?? 0);
-}
-
-/** Sum over the samples of `name` whose labels include `labels`. */
-function sumOf(families: MetricFamily[], name: string, labels: Record<string, string> = {}) {
-  const family = families.find((each) => each.name === name);
-  return (family?.metrics ?? [])
-    .filter((each) => Object.entries(labels).every(([key, value]) => each.labels?.[key] === value))
-    .reduce((total, each) => total + Number(each.value ?? 0), 0);
-}
 
 describe('metrics', () => {
   let server: TestServer;
