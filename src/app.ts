@@ -1,14 +1,22 @@
 import type { Logger } from 'pino';
+import { createKeyLocks, type KeyLocks } from './cluster/key-locks.js';
 import { createPresenceLeases } from './cluster/presence-leases.js';
 import type { Config } from './config.js';
 import type { Database } from './db/mongo.js';
-import { createEventBus, type EventBus, type TimelineReader } from './events/bus.js';
+import {
+  createEventBus,
+  type EventBus,
+  type ReadStateEvent,
+  type TimelineReader,
+} from './events/bus.js';
 import { createClusterEventTarget } from './events/cluster-target.js';
 import { connectRedis } from './events/redis.js';
 import { Telemetry } from './observability/telemetry.js';
 import { createRateLimits, type RateLimits } from './security/rate-limits.js';
 import { Sequencer } from './timeline/sequencer.js';
 import { createTimelineReader } from './timeline/reader.js';
+import { Throttle } from './events/throttle.js';
+import { Typing } from './typing/state.js';
 import { createPresence, type Presence } from './users/presence.js';
 
 /** The long-lived parts every request shares. */
@@ -21,6 +29,12 @@ export interface App {
   /** Reads stored timeline events back, for subscribers that missed or resume. */
   timeline: TimelineReader;
   presence: Presence;
+  /** Writes of one key one at a time, across instances with Redis (read positions). */
+  keyLocks: KeyLocks;
+  /** Read positions passed on to the chat, at most one per member and chat per READ_EVENT_MS. */
+  readEvents: Throttle<ReadStateEvent>;
+  /** Who is typing, per chat, on this instance (./typing/). */
+  typing: Typing;
   logger: Logger;
   /** Metrics (with METRICS_TOKEN) and the trace lines of the log: ./observability/. */
   telemetry: Telemetry;
@@ -30,6 +44,9 @@ export interface App {
   /** Stops background work and closes the Redis connections (after the server has closed). */
   close(): Promise<void>;
 }
+
+/** How often a member's read position is passed on to a chat at most. */
+const READ_EVENT_MS = 1000;
 
 /** One instance alone, or with REDIS_URL one of several sharing events, presence and limits. */
 export async function createApp(config: Config, db: Database, logger: Logger): Promise<App> {
@@ -63,6 +80,8 @@ export async function createApp(config: Config, db: Database, logger: Logger): P
     logger,
     redis ? createPresenceLeases(redis.commands, config.presenceLeaseSeconds) : undefined,
   );
+  const readEvents = new Throttle<ReadStateEvent>(READ_EVENT_MS, (event) => bus.publishLive(event));
+  const typing = new Typing(bus);
   return {
     config,
     db,
@@ -70,11 +89,16 @@ export async function createApp(config: Config, db: Database, logger: Logger): P
     sequencer,
     timeline,
     presence,
+    keyLocks: createKeyLocks(redis?.commands ?? null, logger),
+    readEvents,
+    typing,
     rateLimits: createRateLimits(config, redis?.commands, (limit) => telemetry.rateLimited(limit)),
     logger,
     telemetry,
     batchLoads: true,
     async close() {
+      readEvents.close();
+      typing.close();
       await presence.stop();
       await redis?.close();
     },

@@ -111,7 +111,7 @@ export const otherParticipantId = (chat: ChatDoc, userId: string) =>
 
 /**
  * The caller's chat list as it changes, live: a chat opened with them or a group they were added
- * to (ADDED), a chat with a new event (UPDATED, in each chat's timeline order), a group they left
+ * to (ADDED), a chat with a new event or a new unread count (UPDATED, in each chat's timeline order), a group they left
  * or were removed from (REMOVED). Membership is checked per event.
  */
 export function followChatList(scope: RequestScope) {
@@ -120,11 +120,13 @@ export function followChatList(scope: RequestScope) {
   return scope.app.bus.userEvents(userId, {
     // Their removal itself shows as REMOVED, from their own topic.
     accepts: (event) =>
-      event.type === 'chat-list' || (reaches(event, userId) && !removes(event, userId)),
+      event.type === 'chat-list' ||
+      event.type === 'unread' ||
+      (reaches(event, userId) && !removes(event, userId)),
   });
 }
 
-/** A user event as the chat-list change it makes. */
+/** A user event as the chat-list change it makes (a new event, their unread count: UPDATED). */
 export const chatListEntryOf = (event: UserEvent): ChatListEntry =>
   event.type === 'chat-list'
     ? { change: event.change, chatId: event.chat.chat_id, chat: event.chat }

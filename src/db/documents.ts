@@ -21,6 +21,8 @@ export interface UserDoc {
   is_online?: boolean;
   /** Tokens carrying an older version are revoked (logout, recovery). Missing means 0. */
   token_version?: number;
+  /** False when the user turned read receipts off (src/reads/); absent: on. */
+  read_receipts?: boolean;
 }
 
 export type ChatRole = 'OWNER' | 'ADMIN' | 'MEMBER';
@@ -116,6 +118,22 @@ export interface TimelineEventDoc {
   message: Omit<MessageDoc, '_id'>;
   /** Group events: what changed, and the group as it left it. */
   group?: GroupChange;
+}
+
+/**
+ * Where a member has read a chat up to (collection `read_positions`): one document per (chat,
+ * member), `_id` `<chat_id>:<user_id>`, moved forward only (src/reads/). Never one per message.
+ */
+export interface ReadPositionDoc {
+  _id: string;
+  chat_id: string;
+  user_id: string;
+  /** Read up to this timeline number (0: every message stored before numbering). */
+  seq?: number;
+  /** Without `seq`: read up to this message stored before numbering. */
+  timestamp?: Date;
+  message_id?: string;
+  read_at: Date;
 }
 
 export type MembershipChange = 'CREATED' | 'ADDED' | 'REMOVED' | 'LEFT' | 'ROLE_CHANGED';

@@ -10,7 +10,13 @@ import {
   type MongoClientOptions,
 } from 'mongodb';
 import { AppError } from '../errors.js';
-import type { ChatDoc, MessageDoc, TimelineEventDoc, UserDoc } from './documents.js';
+import type {
+  ChatDoc,
+  MessageDoc,
+  ReadPositionDoc,
+  TimelineEventDoc,
+  UserDoc,
+} from './documents.js';
 
 export interface Database {
   client: MongoClient;
@@ -19,6 +25,8 @@ export interface Database {
   chats: Collection<ChatDoc>;
   messages: Collection<MessageDoc>;
   events: Collection<TimelineEventDoc>;
+  /** One document per (chat, member): where they have read up to (src/reads/). */
+  readPositions: Collection<ReadPositionDoc>;
 }
 
 export async function connectDatabase(
@@ -41,6 +49,7 @@ export async function connectDatabase(
     chats: db.collection<ChatDoc>('chats'),
     messages: db.collection<MessageDoc>('messages'),
     events: db.collection<TimelineEventDoc>('chat_events'),
+    readPositions: db.collection<ReadPositionDoc>('read_positions'),
   };
   await ensureIndexes(database);
   return database;
@@ -53,7 +62,13 @@ export async function connectDatabase(
  * which every MongoDB and FerretDB has; one event per retried send on a sparse unique index
  * (FerretDB has no partial indexes, and counts a missing field as distinct anyway).
  */
-async function ensureIndexes({ users, chats, messages, events }: Database): Promise<void> {
+async function ensureIndexes({
+  users,
+  chats,
+  messages,
+  events,
+  readPositions,
+}: Database): Promise<void> {
   await users.createIndex({ username: 1 }, { unique: true });
   await users.createIndex({ email: 1 }, { unique: true });
   await users.createIndex({ user_id: 1 });
@@ -65,6 +80,7 @@ async function ensureIndexes({ users, chats, messages, events }: Database): Prom
   await messages.createIndex({ chat_id: 1, seq: 1 });
   await events.createIndex({ chat_id: 1, seq: 1 });
   await events.createIndex({ client_key: 1 }, { unique: true, sparse: true });
+  await readPositions.createIndex({ chat_id: 1 });
 }
 
 export function isDuplicateKeyError(error: unknown): error is MongoServerError {

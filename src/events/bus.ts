@@ -49,8 +49,50 @@ export interface ChatEvent {
   traceId?: string;
 }
 
+/**
+ * A member's read position moved (src/reads/): a live event of the chat, not stored in its
+ * timeline, on the chat's live topic.
+ */
+export interface ReadStateEvent {
+  type: 'read';
+  chatId: string;
+  user: PublicUser;
+  /** The position read up to, as a message cursor. */
+  cursor: string;
+}
+
+/** Who is typing in a chat now (src/typing/): made on each instance from typing signals. */
+export interface TypingEvent {
+  type: 'typing';
+  chatId: string;
+  users: PublicUser[];
+  /** The position of the last timeline event handed on before it here (a safe resume point). */
+  cursor: string;
+}
+
+/** One member started (or renewed) or stopped typing: what goes on a chat's live topic. */
+export interface TypingSignal {
+  type: 'typing-signal';
+  chatId: string;
+  user: PublicUser;
+  typing: boolean;
+  /** How long the typing state lasts without renewal, from when it arrives. */
+  ttlMs: number;
+}
+
+/** What a chat's live topic carries: events outside the timeline, never stored. */
+export type LiveSignal = ReadStateEvent | TypingSignal;
+
+/** What `chatEvents` delivers: the timeline's events and the live ones. */
+export type ChatFeedEvent = ChatEvent | ReadStateEvent | TypingEvent;
+
 /** Who caused an event (what "is it mine" fields compare the viewer with). */
-export const actorOf = (event: ChatEvent): string => event.message.sender_id;
+export const actorOf = (event: ChatFeedEvent): string =>
+  event.type === 'read'
+    ? event.user.user_id
+    : event.type === 'typing'
+      ? ''
+      : event.message.sender_id;
 
 /** Whether `userId` may receive `event` (see `audience`). */
 export const reaches = (event: ChatEvent, userId: string): boolean =>
@@ -73,8 +115,14 @@ export interface ChatListChanged {
   from?: number;
 }
 
+/** The user's own read position in a chat moved (on another device): their unread count changed. */
+export interface UnreadChanged {
+  type: 'unread';
+  chatId: string;
+}
+
 /** What a user's topic carries. */
-export type UserEvent = ChatEvent | ChatListChanged;
+export type UserEvent = ChatEvent | ChatListChanged | UnreadChanged;
 
 export interface PresenceEvent {
   user: PublicUser;
@@ -107,6 +155,7 @@ export interface TimelineReader {
 }
 
 const CHAT_TOPIC = 'chat:';
+const LIVE_TOPIC = 'live:';
 const USER_TOPIC = 'user:';
 const PRESENCE_TOPIC = 'presence';
 const REVOKED_TOPIC = 'revoked';
@@ -123,7 +172,7 @@ const chatOf = (topic: string) =>
 function audienceOf(initial: string[]) {
   let members: ReadonlySet<string> = new Set(initial);
   return (event: UserEvent) => {
-    if (event.type === 'chat-list') return;
+    if (event.type === 'chat-list' || event.type === 'unread') return;
     const after = event.change?.state.members;
     if (after) {
       const next = new Set(after.map((member) => member.user_id));
@@ -184,6 +233,7 @@ export function createEventBus(options: {
     eventsBetween: (chatId, afterSeq, upToSeq) => timeline.eventsBetween(chatId, afterSeq, upToSeq),
     logger,
   });
+  const live = createTopicHub<LiveSignal>(eventTarget);
   const presence = createTopicHub<PresenceEvent>(eventTarget);
   const revocations = createTopicHub<RevocationEvent>(eventTarget);
   return {
@@ -192,6 +242,18 @@ export function createEventBus(options: {
     publishChatListChange(event: ChatListChanged) {
       for (const userId of event.userIds) publish(USER_TOPIC + userId, event);
     },
+    publishUnreadChange: (userId: string, event: UnreadChanged) =>
+      publish(USER_TOPIC + userId, event),
+    /** Live events of a chat (read positions, typing): on every instance, never stored. */
+    publishLive: (signal: LiveSignal) => publish(LIVE_TOPIC + signal.chatId, signal),
+    /** Calls `handle` with every live signal of a chat until the returned function is called. */
+    onLive: (chatId: string, handle: (signal: LiveSignal) => void) =>
+      live.listen(LIVE_TOPIC + chatId, handle),
+    /** Calls `handle` with a chat's timeline events, in order, until the returned function is called. */
+    onChatEvent: (chatId: string, handle: (event: ChatEvent) => void) =>
+      userEvents.listen(CHAT_TOPIC + chatId, handle as (event: UserEvent) => void),
+    /** The number of the last event of a chat handed on here, if its topic is followed. */
+    handedUpTo: (chatId: string) => userEvents.positionOf(CHAT_TOPIC + chatId, chatId),
     /** A chat's timeline events the selector takes, in order, as a stream; from now. */
     chatEvents: (chatId: string, selector?: Selector<ChatEvent>) =>
       // A chat's topic carries its timeline events only.

@@ -117,6 +117,11 @@ export class Ordering<T> {
     }
   }
 
+  /** The last number of `chatId` handed on, if known. */
+  position(chatId: string): number | undefined {
+    return this.chats.get(chatId)?.delivered;
+  }
+
   /** The last number handed on per chat: where a catch-up after lost events starts. */
   positions(): Map<string, number> {
     return new Map([...this.chats].map(([chatId, state]) => [chatId, state.delivered]));

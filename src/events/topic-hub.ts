@@ -87,6 +87,11 @@ class TopicHub<T> {
     this.eventTarget.removeEventListener(name, this.dispatch);
   }
 
+  /** The last number of `chatId` the ordering of `topic` handed on, if it follows both. */
+  positionOf(topic: string, chatId: string): number | undefined {
+    return this.topics.get(topic)?.ordering?.position(chatId);
+  }
+
   /** Calls `listener` with every event of `topic` until the returned function is called. */
   listen(topic: string, listener: (value: T) => void): () => void {
     const entry = { deliver: listener };

@@ -1,9 +1,9 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { UserModel, ChatDoc, MessageModel, GroupMember } from '../db/documents.js';
+import type { UserModel, ChatDoc, MessageModel, ReadPositionDoc, GroupMember } from '../db/documents.js';
 import type { AuthResult } from '../auth/service.js';
 import type { ChatPage, ChatPageEdge, ChatListEntry } from '../chats/service.js';
 import type { MessagePage, MessagePageEdge } from '../messages/service.js';
-import type { ChatEvent as ChatEventModel } from '../events/bus.js';
+import type { ChatFeedEvent, ChatEvent as ChatEventModel, ReadStateEvent, TypingEvent } from '../events/bus.js';
 import type { MemberPage, MemberPageEdge } from '../groups/service.js';
 import type { GraphQLContext } from '../graphql/context.js';
 export type Maybe<T> = T | null;
@@ -45,8 +45,19 @@ export type Chat = {
   otherUser: Maybe<User>;
   /** Everyone in the chat now. */
   participants: Array<User>;
+  /**
+   * Where the other members have read up to, most recent first, for "seen" ticks: the other user of
+   * a one-to-one chat; in a group up to 100 members, the most recent readers. Members who turned
+   * read receipts off are not shown.
+   */
+  readPositions: Array<ReadPosition>;
   /** A group's name; null for one-to-one chats. */
   title: Maybe<Scalars['String']['output']>;
+  /**
+   * Messages after the caller's read position, not counting their own, SYSTEM messages or deleted
+   * ones. Exact up to 99, then 99: show "99+".
+   */
+  unreadCount: Scalars['Int']['output'];
   /** The caller's role in a group; null for one-to-one chats. */
   viewerRole: Maybe<ChatRole>;
 };
@@ -93,8 +104,9 @@ export type ChatEvent = {
   /** The event's position in its chat's timeline: pass it as `after` to resume from here. */
   cursor: Scalars['String']['output'];
   /**
-   * The event's number in its chat: one more than the event before it. Null only for messages
-   * stored before numbering began (they come before every numbered event).
+   * The event's number in its chat: one more than the event before it. Null for messages stored
+   * before numbering began (they come before every numbered event) and for live events that are
+   * not stored in the timeline (`ReadStateChanged`, `TypingChanged`: never replayed).
    */
   seq: Maybe<Scalars['Int']['output']>;
 };
@@ -200,7 +212,17 @@ export type Message = {
   /** True when the caller sent this message. */
   isOwn: Scalars['Boolean']['output'];
   kind: MessageKind;
+  /**
+   * Members other than the sender who have read this message, most recent readers first (at most
+   * `first`, 100 at most). Members who turned read receipts off are not shown.
+   */
+  readBy: Array<User>;
   sender: User;
+};
+
+
+export type MessageReadByArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /** A message was sent. */
@@ -252,6 +274,14 @@ export type Mutation = {
   login: AuthPayload;
   /** Revokes every token issued to the caller so far and marks them offline. */
   logout: Scalars['Boolean']['output'];
+  /**
+   * Marks the chat read up to `upTo` (a message `cursor`; default: the newest message). Read
+   * positions only move forward: marking a position at or before the current one changes nothing.
+   * Sending a message marks the chat read up to it for the sender.
+   */
+  markChatRead: Chat;
+  /** Moves the caller's read position back to just before the message `from` (a message `cursor`). */
+  markChatUnread: Chat;
   /** Sets a new password after proving the security phrase; revokes earlier tokens. */
   recoverAccount: AuthPayload;
   register: AuthPayload;
@@ -269,6 +299,17 @@ export type Mutation = {
   sendMessage: Message;
   /** Gives a member another role (OWNER only). */
   setChatMemberRole: Chat;
+  /**
+   * Whether the caller's read positions are shown to others (`readPositions`, `readBy`,
+   * `ReadStateChanged`); on by default. Off, they still count for the caller's own unread counts.
+   */
+  setReadReceipts: User;
+  /**
+   * Says the caller is typing in the chat (`true`; call again at least every 6 s while they type,
+   * e.g. on each keystroke: renewals within 2 s are not passed on) or has stopped (`false`).
+   * Other members see it as `TypingChanged` in `chatEvents`. Nothing is stored.
+   */
+  setTyping: Scalars['Boolean']['output'];
 };
 
 
@@ -298,6 +339,18 @@ export type MutationLeaveChatArgs = {
 export type MutationLoginArgs = {
   password: Scalars['String']['input'];
   username: Scalars['String']['input'];
+};
+
+
+export type MutationMarkChatReadArgs = {
+  chatId: Scalars['ID']['input'];
+  upTo?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type MutationMarkChatUnreadArgs = {
+  chatId: Scalars['ID']['input'];
+  from: Scalars['String']['input'];
 };
 
 
@@ -336,6 +389,17 @@ export type MutationSetChatMemberRoleArgs = {
   chatId: Scalars['ID']['input'];
   role: ChatRole;
   userId: Scalars['ID']['input'];
+};
+
+
+export type MutationSetReadReceiptsArgs = {
+  enabled: Scalars['Boolean']['input'];
+};
+
+
+export type MutationSetTypingArgs = {
+  chatId: Scalars['ID']['input'];
+  typing: Scalars['Boolean']['input'];
 };
 
 /** Relay pagination state of a connection. */
@@ -380,6 +444,31 @@ export type QuerySearchUsersArgs = {
 
 export type QueryUserArgs = {
   id: Scalars['ID']['input'];
+};
+
+/** Where a member has read a chat up to. */
+export type ReadPosition = {
+  __typename?: 'ReadPosition';
+  /** The `cursor` of the last message they have read; null when they have read nothing. */
+  cursor: Maybe<Scalars['String']['output']>;
+  /** When they marked it. */
+  readAt: Maybe<Scalars['DateTime']['output']>;
+  user: User;
+};
+
+/**
+ * A member's read position moved (not the caller's own: that shows on `myChats` as UPDATED).
+ * At most one per member and chat per second, carrying the newest position. Not stored in the
+ * timeline: `seq` is null, it is not replayed, and its `cursor` is the position read up to (read
+ * `Chat.readPositions` after a reconnect).
+ */
+export type ReadStateChanged = ChatEvent & {
+  __typename?: 'ReadStateChanged';
+  chatId: Scalars['ID']['output'];
+  /** The `cursor` of the last message `user` has read. */
+  cursor: Scalars['String']['output'];
+  seq: Maybe<Scalars['Int']['output']>;
+  user: User;
 };
 
 export type RegisterInput = {
@@ -437,6 +526,20 @@ export type SubscriptionPresenceChangedArgs = {
   userIds?: InputMaybe<Array<Scalars['ID']['input']>>;
 };
 
+/**
+ * Who is typing in the chat now: the whole list each time (replace, do not merge). A member stops
+ * typing when they say so, when they send a message, or 6 s after their last `setTyping(true)`.
+ * Not stored in the timeline: `seq` is null and it is not replayed; its `cursor` is the position of
+ * the last timeline event before it (resuming from it misses nothing).
+ */
+export type TypingChanged = ChatEvent & {
+  __typename?: 'TypingChanged';
+  chatId: Scalars['ID']['output'];
+  cursor: Scalars['String']['output'];
+  seq: Maybe<Scalars['Int']['output']>;
+  users: Array<User>;
+};
+
 export type User = {
   __typename?: 'User';
   createdAt: Maybe<Scalars['DateTime']['output']>;
@@ -449,6 +552,8 @@ export type User = {
   lastName: Scalars['String']['output'];
   /** Visible to the user themself only; null for everyone else. */
   mobileNo: Maybe<Scalars['String']['output']>;
+  /** How many of their chats hold unread messages (see `Chat.unreadCount`). The caller's own only; null for everyone else. */
+  unreadChatsCount: Maybe<Scalars['Int']['output']>;
   username: Scalars['String']['output'];
 };
 
@@ -530,7 +635,7 @@ export type ResolversTypes = {
   Chat: ResolverTypeWrapper<ChatDoc>;
   ChatConnection: ResolverTypeWrapper<ChatPage>;
   ChatEdge: ResolverTypeWrapper<ChatPageEdge>;
-  ChatEvent: ResolverTypeWrapper<ChatEventModel>;
+  ChatEvent: ResolverTypeWrapper<ChatFeedEvent>;
   ChatKind: ChatKind;
   ChatListChange: ChatListChange;
   ChatListEvent: ResolverTypeWrapper<ChatListEntry>;
@@ -552,9 +657,12 @@ export type ResolversTypes = {
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  ReadPosition: ResolverTypeWrapper<ReadPositionDoc>;
+  ReadStateChanged: ResolverTypeWrapper<ReadStateEvent>;
   RegisterInput: RegisterInput;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  TypingChanged: ResolverTypeWrapper<TypingEvent>;
   User: ResolverTypeWrapper<UserModel>;
 };
 
@@ -565,7 +673,7 @@ export type ResolversParentTypes = {
   Chat: ChatDoc;
   ChatConnection: ChatPage;
   ChatEdge: ChatPageEdge;
-  ChatEvent: ChatEventModel;
+  ChatEvent: ChatFeedEvent;
   ChatListEvent: ChatListEntry;
   ChatMember: GroupMember;
   ChatMemberConnection: MemberPage;
@@ -582,9 +690,12 @@ export type ResolversParentTypes = {
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
+  ReadPosition: ReadPositionDoc;
+  ReadStateChanged: ReadStateEvent;
   RegisterInput: RegisterInput;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
+  TypingChanged: TypingEvent;
   User: UserModel;
 };
 
@@ -605,7 +716,9 @@ export type ChatResolvers<ContextType = GraphQLContext, ParentType extends Resol
   messages?: Resolver<ResolversTypes['MessageConnection'], ParentType, ContextType, Partial<ChatMessagesArgs>>;
   otherUser?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   participants?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
+  readPositions?: Resolver<Array<ResolversTypes['ReadPosition']>, ParentType, ContextType>;
   title?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  unreadCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   viewerRole?: Resolver<Maybe<ResolversTypes['ChatRole']>, ParentType, ContextType>;
 };
 
@@ -620,7 +733,7 @@ export type ChatEdgeResolvers<ContextType = GraphQLContext, ParentType extends R
 };
 
 export type ChatEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ChatEvent'] = ResolversParentTypes['ChatEvent']> = {
-  __resolveType: TypeResolveFn<'ChatRenamed' | 'MembersChanged' | 'MessageAdded', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'ChatRenamed' | 'MembersChanged' | 'MessageAdded' | 'ReadStateChanged' | 'TypingChanged', ParentType, ContextType>;
 };
 
 export type ChatListEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ChatListEvent'] = ResolversParentTypes['ChatListEvent']> = {
@@ -680,6 +793,7 @@ export type MessageResolvers<ContextType = GraphQLContext, ParentType extends Re
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isOwn?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['MessageKind'], ParentType, ContextType>;
+  readBy?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType, RequireFields<MessageReadByArgs, 'first'>>;
   sender?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 };
 
@@ -708,12 +822,16 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   leaveChat?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationLeaveChatArgs, 'chatId'>>;
   login?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'password' | 'username'>>;
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  markChatRead?: Resolver<ResolversTypes['Chat'], ParentType, ContextType, RequireFields<MutationMarkChatReadArgs, 'chatId'>>;
+  markChatUnread?: Resolver<ResolversTypes['Chat'], ParentType, ContextType, RequireFields<MutationMarkChatUnreadArgs, 'chatId' | 'from'>>;
   recoverAccount?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRecoverAccountArgs, 'newPassword' | 'securityPhrase' | 'username'>>;
   register?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRegisterArgs, 'input'>>;
   removeChatMember?: Resolver<ResolversTypes['Chat'], ParentType, ContextType, RequireFields<MutationRemoveChatMemberArgs, 'chatId' | 'userId'>>;
   renameChat?: Resolver<ResolversTypes['Chat'], ParentType, ContextType, RequireFields<MutationRenameChatArgs, 'chatId' | 'title'>>;
   sendMessage?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationSendMessageArgs, 'chatId' | 'content'>>;
   setChatMemberRole?: Resolver<ResolversTypes['Chat'], ParentType, ContextType, RequireFields<MutationSetChatMemberRoleArgs, 'chatId' | 'role' | 'userId'>>;
+  setReadReceipts?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationSetReadReceiptsArgs, 'enabled'>>;
+  setTyping?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationSetTypingArgs, 'chatId' | 'typing'>>;
 };
 
 export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -731,11 +849,33 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
 };
 
+export type ReadPositionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReadPosition'] = ResolversParentTypes['ReadPosition']> = {
+  cursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  readAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+};
+
+export type ReadStateChangedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReadStateChanged'] = ResolversParentTypes['ReadStateChanged']> = {
+  chatId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  seq?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
 export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
   chatEvents?: SubscriptionResolver<ResolversTypes['ChatEvent'], "chatEvents", ParentType, ContextType, RequireFields<SubscriptionChatEventsArgs, 'chatId'>>;
   messageAdded?: SubscriptionResolver<ResolversTypes['Message'], "messageAdded", ParentType, ContextType, RequireFields<SubscriptionMessageAddedArgs, 'chatId'>>;
   myChats?: SubscriptionResolver<ResolversTypes['ChatListEvent'], "myChats", ParentType, ContextType>;
   presenceChanged?: SubscriptionResolver<ResolversTypes['User'], "presenceChanged", ParentType, ContextType, Partial<SubscriptionPresenceChangedArgs>>;
+};
+
+export type TypingChangedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TypingChanged'] = ResolversParentTypes['TypingChanged']> = {
+  chatId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  seq?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  users?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type UserResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = {
@@ -746,6 +886,7 @@ export type UserResolvers<ContextType = GraphQLContext, ParentType extends Resol
   isOnline?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   lastName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   mobileNo?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  unreadChatsCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   username?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
@@ -769,7 +910,10 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  ReadPosition?: ReadPositionResolvers<ContextType>;
+  ReadStateChanged?: ReadStateChangedResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
+  TypingChanged?: TypingChangedResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
 };
 

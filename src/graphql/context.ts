@@ -2,7 +2,7 @@
 import type { YogaInitialContext } from 'graphql-yoga';
 import type { Authenticated, RequestScope } from '../request/scope.js';
 import type { SharedBatches } from '../request/loaders.js';
-import type { ChatEvent } from '../events/bus.js';
+import type { ChatFeedEvent } from '../events/bus.js';
 
 /** Where a GraphQL operation's token comes from, by transport. */
 export interface TransportContext {
@@ -26,7 +26,7 @@ export interface TransportContext {
    * graphql-ws: writes a `next` message with this serialized payload (of `event`) straight to the
    * operation's socket (see ./shared-delivery.ts).
    */
-  sendNext?: (payloadJson: string, event: ChatEvent) => void;
+  sendNext?: (payloadJson: string, event: ChatFeedEvent) => void;
 }
 
 /** What resolvers receive. */

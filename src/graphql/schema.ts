@@ -8,7 +8,9 @@ import { authResolvers } from '../auth/resolvers.js';
 import { chatsResolvers } from '../chats/resolvers.js';
 import { messagesResolvers } from '../messages/resolvers.js';
 import { groupsResolvers } from '../groups/resolvers.js';
+import { readsResolvers } from '../reads/resolvers.js';
 import { timelineResolvers } from '../timeline/resolvers.js';
+import { typingResolvers } from '../typing/resolvers.js';
 import { usersResolvers } from '../users/resolvers.js';
 
 const schemaDir = fileURLToPath(new URL('../../schema/', import.meta.url));
@@ -48,5 +50,7 @@ export const schema = createSchema<GraphQLContext>({
     groupsResolvers,
     messagesResolvers,
     timelineResolvers,
+    readsResolvers,
+    typingResolvers,
   ],
 });

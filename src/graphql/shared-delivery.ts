@@ -24,7 +24,7 @@ import {
 } from 'graphql';
 import { isAsyncIterable, mapAsyncIterator, type Plugin } from 'graphql-yoga';
 import type { RequestScope } from '../request/scope.js';
-import { actorOf, type ChatEvent } from '../events/bus.js';
+import { actorOf, type ChatFeedEvent } from '../events/bus.js';
 import { isTopicSubscription, type TopicSink } from '../events/outlet.js';
 import type { TransportContext } from './context.js';
 import type { ErrorMasker } from './errors.js';
@@ -60,7 +60,7 @@ function documentId(document: DocumentNode): number {
 /** An event's masked result as JSON, with the event (graphql-ws sockets). */
 interface Outgoing {
   json: string;
-  event: ChatEvent;
+  event: ChatFeedEvent;
 }
 
 interface SharedResult {
@@ -86,9 +86,9 @@ function serializedOnce(result: ExecutionResult): ExecutionResult {
 }
 
 /** Results computed for an event, by audience; forgotten with the event. */
-const resultsByEvent = new WeakMap<ChatEvent, Map<string, SharedResult>>();
+const resultsByEvent = new WeakMap<ChatFeedEvent, Map<string, SharedResult>>();
 
-function sharedResult(event: ChatEvent, audience: string, run: () => Result) {
+function sharedResult(event: ChatFeedEvent, audience: string, run: () => Result) {
   let results = resultsByEvent.get(event);
   if (!results) {
     results = new Map();
@@ -146,7 +146,7 @@ class Selection {
     }
   }
 
-  resultFor(event: ChatEvent): SharedResult {
+  resultFor(event: ChatFeedEvent): SharedResult {
     const audience = actorOf(event) === this.viewerId ? this.actorKey : this.othersKey;
     return sharedResult(event, audience, () => execute({ ...this.args, rootValue: event }));
   }
@@ -163,7 +163,7 @@ const MAX_BACKLOG = 1024;
  * (with the source, or when returned). Per socket a delivery is then a string concatenation and a
  * write, as on the legacy transports, and an idle operation holds no pending promise of its own.
  */
-class DirectDelivery implements AsyncIterableIterator<never>, TopicSink<ChatEvent> {
+class DirectDelivery implements AsyncIterableIterator<never>, TopicSink<ChatFeedEvent> {
   /** Nothing more goes out. */
   private ended = false;
   private sourceEnded = false;
@@ -175,9 +175,9 @@ class DirectDelivery implements AsyncIterableIterator<never>, TopicSink<ChatEven
   private reject: ((error: unknown) => void) | null = null;
 
   constructor(
-    private readonly source: AsyncIterator<ChatEvent>,
+    private readonly source: AsyncIterator<ChatFeedEvent>,
     private readonly selection: Selection,
-    private readonly sendNext: (payloadJson: string, event: ChatEvent) => void,
+    private readonly sendNext: (payloadJson: string, event: ChatFeedEvent) => void,
     private readonly maskResult: ResultMasker,
     private readonly maskError: (error: unknown) => Error,
   ) {
@@ -197,7 +197,7 @@ class DirectDelivery implements AsyncIterableIterator<never>, TopicSink<ChatEven
     }
   }
 
-  push(event: ChatEvent): void {
+  push(event: ChatFeedEvent): void {
     if (this.ended) return;
     const entry = this.selection.resultFor(event);
     const json = (entry.json ??= this.maskResult(entry.result).then((result) => ({
@@ -286,7 +286,7 @@ function createSubscribe(maskError: ErrorMasker) {
     const { sendNext } = args.contextValue;
     const source = await createSourceEventStream(args);
     if (!isAsyncIterable(source)) return sendNext ? maskResult(source) : source;
-    const events = source as AsyncIterable<ChatEvent>;
+    const events = source as AsyncIterable<ChatFeedEvent>;
     const selection = new Selection(args);
     if (!sendNext) {
       const { telemetry } = args.contextValue.app;

@@ -17,6 +17,7 @@ import {
   type Position,
 } from '../timeline/position.js';
 import { addMessage, clientKeyOf } from '../timeline/service.js';
+import { markSent } from '../reads/service.js';
 import { id, parseInput, userText } from '../validation.js';
 import { findMessageById, findNumberedSlice, findUnnumberedSlice } from './repository.js';
 
@@ -74,6 +75,8 @@ export async function sendMessage(
     },
   );
   scope.app.telemetry.messageSent(scope.origin, traceId, stored);
+  scope.app.typing.sent(chat.chat_id, viewer.user_id);
+  await markSent(scope.app, chat, viewer, stored);
   return { ...stored, sender };
 }
 

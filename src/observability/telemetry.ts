@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { MongoClient } from 'mongodb';
 import type { Logger } from 'pino';
-import type { ChatEvent } from '../events/bus.js';
+import type { ChatFeedEvent } from '../events/bus.js';
 import { Metrics, UNMATCHED, type OperationOutcome, type Transport } from './metrics.js';
 import { REQUEST_ID_HEADER, requestIdFrom, traceUpgrade, type RequestOrigin } from './tracing.js';
 
@@ -80,14 +80,20 @@ export class Telemetry {
   }
 
   /** `event` was written to a client connection. Live events (with a trace id) give the lag. */
-  delivered(transport: Transport, event: ChatEvent): void {
-    const { traceId } = event;
+  delivered(transport: Transport, event: ChatFeedEvent): void {
+    const traceId = 'traceId' in event ? event.traceId : undefined;
     if (this.metrics) {
-      const lag = traceId ? (Date.now() - event.message.timestamp.getTime()) / 1000 : null;
+      const lag =
+        traceId && 'message' in event
+          ? (Date.now() - event.message.timestamp.getTime()) / 1000
+          : null;
       this.metrics.delivered(transport, lag);
     }
     if (this.logger.isLevelEnabled('debug')) {
-      this.logger.debug({ traceId, transport, chatId: event.chatId, seq: event.seq }, 'delivered');
+      this.logger.debug(
+        { traceId, transport, chatId: event.chatId, seq: 'seq' in event ? event.seq : null },
+        'delivered',
+      );
     }
   }
 

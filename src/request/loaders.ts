@@ -107,6 +107,9 @@ export class Loaders {
     lastMessages?: DataLoader<ChatDoc, MessageDoc | null, string>;
   } = {};
 
+  /** Loaders of feature domains (memo()), made on first use, dropped by forget(). */
+  private domain = new Map<string, unknown>();
+
   /** A user already read (the caller), answered without a query until forget(). */
   private known: UserDoc | undefined;
 
@@ -147,9 +150,16 @@ export class Loaders {
     return (this.made.lastMessages ??= lastMessageLoader(this.db, this.batch));
   }
 
+  /** A feature domain's loader, named `key`, made with `make` on first use in this scope. */
+  memo<T>(key: string, make: (db: Database, batch: boolean) => T): T {
+    if (!this.domain.has(key)) this.domain.set(key, make(this.db, this.batch));
+    return this.domain.get(key) as T;
+  }
+
   /** Forgets everything read so far (the next subscription event reads afresh). */
   forget(): void {
     this.made = {};
+    this.domain = new Map();
     this.known = undefined;
   }
 }

@@ -1,29 +1,30 @@
 /** Following timelines (a chat's, a user's chats'): live, or from a position (replay, then live). */
 import type { App } from '../app.js';
-import { reaches, removes, type ChatEvent, type UserEvent } from '../events/bus.js';
+import { reaches, removes, type ChatFeedEvent, type UserEvent } from '../events/bus.js';
 import { catchUp } from '../events/catch-up.js';
+import { merge } from '../events/merge.js';
 import type { Selector, TopicSubscription } from '../events/outlet.js';
 import { requireMembership, visibleFrom } from '../chats/service.js';
 import { requireViewer, type RequestScope } from '../request/scope.js';
 import { decodePosition, isNumbered, type UnnumberedPosition } from './position.js';
 import { replayChat, replayUser } from './reader.js';
 
-const timelinePosition = (event: UserEvent) =>
-  event.type === 'chat-list' || event.seq === null
-    ? null
-    : { chatId: event.chatId, seq: event.seq };
+const timelinePosition = (event: UserEvent | ChatFeedEvent) =>
+  'seq' in event && event.seq !== null ? { chatId: event.chatId, seq: event.seq } : null;
 
 /**
  * The events of one chat the caller takes part in, in timeline order, each once: from now, or
  * with `after` (a cursor) every event stored after it first (from what the caller may see). Who
  * may receive each event is checked per event; the event that takes the caller out of the chat
- * is their last, and the stream ends after it.
+ * is their last, and the stream ends after it. With `live`, the chat's live events too (others'
+ * read positions, who is typing), in the order they came among the timeline's.
  */
 export async function followChat(
   scope: RequestScope,
   chatId: string,
   after: string | null | undefined,
-): Promise<TopicSubscription<ChatEvent>> {
+  options: { live?: boolean } = {},
+): Promise<TopicSubscription<ChatFeedEvent>> {
   const viewer = requireViewer(scope);
   const chat = await requireMembership(scope, chatId);
   const from = after ? decodePosition(after, 'after') : null;
@@ -31,16 +32,23 @@ export async function followChat(
   scope.loaders.forget();
   const { bus, db } = scope.app;
   const userId = viewer.user_id;
-  const selector: Selector<ChatEvent> = {
-    accepts: (event) => reaches(event, userId),
-    lastFor: (event) => removes(event, userId),
+  const selector: Selector<ChatFeedEvent> = {
+    accepts: (event) =>
+      event.type === 'read'
+        ? event.user.user_id !== userId
+        : event.type === 'typing' || reaches(event, userId),
+    lastFor: (event) => event.type !== 'read' && event.type !== 'typing' && removes(event, userId),
   };
-  if (!from) return bus.chatEvents(chat.chat_id, selector);
+  if (!from && !options.live) return bus.chatEvents(chat.chat_id, selector);
+  const timeline = bus.chatEvents(chat.chat_id);
+  if (!from) return merge([timeline, scope.app.typing.feeds.follow(chat.chat_id)], selector);
+  const live: TopicSubscription<ChatFeedEvent> = options.live
+    ? merge<ChatFeedEvent>([timeline, scope.app.typing.feeds.follow(chat.chat_id)])
+    : timeline;
   // Subscribed before the database is read: nothing falls in between.
-  const live = bus.chatEvents(chat.chat_id);
   const firstVisible = visibleFrom(chat, userId);
   const start = isNumbered(from) ? Math.max(from.seq, firstVisible - 1) : firstVisible - 1;
-  return catchUp(
+  return catchUp<ChatFeedEvent>(
     live,
     {
       positionOf: timelinePosition,

@@ -1,6 +1,6 @@
 import type { Resolvers } from '../generated/graphql.js';
 import type { UserDoc } from '../db/documents.js';
-import type { ChatEvent } from '../events/bus.js';
+import type { ChatEvent, ChatFeedEvent } from '../events/bus.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { deliveredPerAudience } from '../graphql/shared-delivery.js';
 import { sameOwner } from '../graphql/viewer-dependence.js';
@@ -9,12 +9,14 @@ import { renewLoaders } from '../request/scope.js';
 import { followChat } from './follow.js';
 import { cursorOf } from './position.js';
 
-/** The GraphQL type of each kind of timeline event. */
+/** The GraphQL type of each kind of event of a chat. */
 const TYPE_OF = {
   message: 'MessageAdded',
   members: 'MembersChanged',
   renamed: 'ChatRenamed',
-} as const satisfies Record<ChatEvent['type'], string>;
+  read: 'ReadStateChanged',
+  typing: 'TypingChanged',
+} as const satisfies Record<ChatFeedEvent['type'], string>;
 
 /** The fields every timeline event has. */
 const common = {
@@ -36,8 +38,8 @@ export const timelineResolvers: Resolvers = {
         _parent: unknown,
         args: { chatId: string; after?: string | null },
         ctx: GraphQLContext,
-      ) => followChat(ctx, args.chatId, args.after),
-      resolve: (event: ChatEvent, _args: unknown, ctx: GraphQLContext) => {
+      ) => followChat(ctx, args.chatId, args.after, { live: true }),
+      resolve: (event: ChatFeedEvent, _args: unknown, ctx: GraphQLContext) => {
         renewLoaders(ctx);
         return event;
       },

@@ -13,7 +13,7 @@ const MAX_REMEMBERED_CHATS = 10_000;
 const STEPS_BEFORE_SEARCH = 4;
 
 /** Runs tasks given for one key one after another, in the order given. */
-class KeyedQueue {
+export class KeyedQueue {
   private readonly tails = new Map<string, Promise<unknown>>();
 
   run<T>(key: string, task: () => Promise<T>): Promise<T> {

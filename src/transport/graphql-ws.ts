@@ -17,7 +17,7 @@ import { SharedBatches } from '../request/loaders.js';
 import { bearerToken } from '../auth/tokens.js';
 import { clientAddress } from '../security/client-address.js';
 import type { GraphQLServer } from '../graphql/yoga.js';
-import type { ChatEvent } from '../events/bus.js';
+import type { ChatFeedEvent } from '../events/bus.js';
 import type { Telemetry } from '../observability/telemetry.js';
 import { requestIdOfUpgrade } from '../observability/tracing.js';
 import { serveGraphQLWs } from './graphql-ws-sockets.js';
@@ -45,7 +45,7 @@ interface EnvelopedArgs extends ExecutionArgs {
 function nextSender(socket: WebSocket, id: string, telemetry: Telemetry) {
   // Joined, not concatenated: one flat string for the operation's life, not a tree of parts.
   const prefix = ['{"id":', JSON.stringify(id), ',"type":"next","payload":'].join('');
-  return (payloadJson: string, event: ChatEvent) => {
+  return (payloadJson: string, event: ChatFeedEvent) => {
     if (socket.readyState !== socket.OPEN) return;
     if (cutOffIfBehind(socket)) return telemetry.slowConsumer('graphql-ws');
     socket.send(prefix + payloadJson + '}');

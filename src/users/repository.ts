@@ -84,3 +84,12 @@ export function storeOnlineStatus(
     { $set: seq === undefined ? { is_online: online } : { is_online: online, presence_seq: seq } },
   );
 }
+
+/** Turns the user's read receipts on or off (src/reads/). */
+export async function updateReadReceipts(
+  { users }: Database,
+  userId: string,
+  enabled: boolean,
+): Promise<void> {
+  await users.updateOne({ user_id: userId }, { $set: { read_receipts: enabled } });
+}
