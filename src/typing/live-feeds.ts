@@ -62,6 +62,8 @@ export class LiveFeeds {
       this.release(chat);
     });
     chat.followers.add(follower);
+    // Who is typing already, known here: the follower starts from that list.
+    if (chat.typers.size > 0) follower.deliver(this.typingNow(chat));
     return follower;
   }
 
@@ -152,13 +154,17 @@ export class LiveFeeds {
     this.typingChanged(chat);
   }
 
-  private typingChanged(chat: LiveChat): void {
-    this.deliver(chat, {
+  private typingNow(chat: LiveChat): TypingEvent {
+    return {
       type: 'typing',
       chatId: chat.chatId,
       users: [...chat.typers.values()].map((typer) => typer.user),
       cursor: encodePosition({ seq: this.bus.handedUpTo(chat.chatId) ?? 0 }),
-    });
+    };
+  }
+
+  private typingChanged(chat: LiveChat): void {
+    this.deliver(chat, this.typingNow(chat));
   }
 
   private deliver(chat: LiveChat, event: LiveChatEvent): void {
