@@ -72,20 +72,25 @@ describe('read state across instances', () => {
   it('keeps positions forward under marks racing on two instances, and counts right on both', async () => {
     const [a, b] = [await registerUser(on(0)), await registerUser(on(1))];
     const chatId = await createChat(on(0), a, b);
-    for (let index = 0; index < 10; index += 1) {
-      await ok(on(index), SEND, { chatId, content: `m${index}` }, a);
+    for (let batch = 0; batch < 4; batch += 1) {
+      await Promise.all(
+        Array.from({ length: 10 }, (_each, index) =>
+          ok(on(index), SEND, { chatId, content: `m${batch}.${index}` }, a),
+        ),
+      );
     }
     const cursors = (await ok<Unread>(on(1), UNREAD, { id: chatId }, b)).chat.messages.edges.map(
       (edge) => edge.cursor,
     );
-    for (let round = 0; round < 3; round += 1) {
-      const target = cursors.length - 1 - round * 2;
+    for (let round = 0; round < 6; round += 1) {
+      // Devices on both instances: the newest position and every older one, all at once.
       await Promise.all(
         cursors
-          .slice(0, target + 1)
-          .reverse()
+          .slice(round * 5)
           .map((cursor, index) => ok(on(index), MARK_READ, { chatId, upTo: cursor }, b)),
       );
+      const stored = await cluster.db.readPositions.findOne({ chat_id: chatId, user_id: b.id });
+      expect(stored?.seq).toBe(cursors.length);
       for (const instance of instances) {
         expect((await ok<Unread>(instance, UNREAD, { id: chatId }, b)).chat.unreadCount).toBe(0);
       }
@@ -96,6 +101,22 @@ describe('read state across instances', () => {
     // A reconnecting client reads the count afresh: a message sent meanwhile on the other instance.
     await ok(on(0), SEND, { chatId, content: 'while away' }, a);
     expect((await ok<Unread>(on(1), UNREAD, { id: chatId }, b)).chat.unreadCount).toBe(1);
+  });
+
+  it('writes one key at a time across instances (the lock read positions are written under)', async () => {
+    let inside = 0;
+    let most = 0;
+    const task = async () => {
+      inside += 1;
+      most = Math.max(most, inside);
+      await sleep(5);
+      inside -= 1;
+    };
+    const key = `test:${Date.now()}`;
+    await Promise.all(
+      Array.from({ length: 20 }, (_each, index) => on(index).service!.app.keyLocks.run(key, task)),
+    );
+    expect(most).toBe(1);
   });
 
   it('tells the owner’s other device, on the other instance, that a chat was read', async () => {

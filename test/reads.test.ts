@@ -242,12 +242,15 @@ describe('unread counts and read positions', () => {
   it('never moves a position back when marks race, and moves it back on markChatUnread', async () => {
     const [a, b] = await users(2);
     const chatId = await createChat(server, a!, b!);
-    for (let index = 0; index < 12; index += 1) await send(a!, chatId, `m${index}`);
+    for (let batch = 0; batch < 4; batch += 1) {
+      await Promise.all(
+        Array.from({ length: 10 }, (_each, index) => send(a!, chatId, `m${batch}.${index}`)),
+      );
+    }
     const cursors = (await historyOf(b!, chatId)).map((edge) => edge.cursor);
-    for (let round = 0; round < 3; round += 1) {
-      const target = cursors.length - 1 - round * 3;
-      // Two devices racing: every older position at once with the newest among them.
-      const racing = cursors.slice(0, target + 1).reverse();
+    for (let round = 0; round < 6; round += 1) {
+      // Two devices racing: the newest position and every older one, all at once.
+      const racing = cursors.slice(round * 5);
       await Promise.all(racing.map((cursor) => markRead(b!, chatId, cursor)));
       expect(await unreadOf(b!, chatId)).toBe(0);
       const stored = await server.service.app.db.readPositions.findOne({
@@ -261,7 +264,7 @@ describe('unread counts and read positions', () => {
     const unread = await gqlOk<{ markChatUnread: { unreadCount: number } }>(
       server,
       MARK_UNREAD,
-      { chatId, from: cursors[9] },
+      { chatId, from: cursors[cursors.length - 3] },
       b,
     );
     expect(unread.markChatUnread.unreadCount).toBe(3);
@@ -379,6 +382,33 @@ describe('unread counts and read positions', () => {
     expect(events.length).toBeLessThan(cursors.length);
     expect(events.every((each) => each.seq === null && each.user!.id === b!.id)).toBe(true);
     expect(readEventsOf(own.received).filter((each) => each.user!.id === b!.id)).toEqual([]);
+  });
+
+  it('costs 2 DB commands to mark a chat read: the chat and one write', async () => {
+    const [a, b] = await users(2);
+    const chatId = await createChat(server, a!, b!);
+    await send(a!, chatId, 'hi');
+    const touched: string[] = [];
+    const listener = (event: { commandName: string; command: Record<string, unknown> }) =>
+      touched.push(`${event.commandName} ${String(event.command[event.commandName])}`);
+    const { client } = server.service.app.db;
+    client.on('commandStarted', listener);
+    try {
+      await gqlOk(
+        server,
+        'mutation ($chatId: ID!) { markChatRead(chatId: $chatId) { id } }',
+        { chatId },
+        b,
+      );
+    } finally {
+      client.off('commandStarted', listener);
+    }
+    // Authenticating the request reads its caller first.
+    expect(touched.filter((each) => each !== 'find users').sort()).toEqual([
+      'find chats',
+      'update read_positions',
+    ]);
+    expect(await unreadOf(b!, chatId)).toBe(0);
   });
 
   it('costs the same DB commands for a page of 5 chats as for 50', async () => {

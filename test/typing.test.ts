@@ -7,7 +7,14 @@ import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { LiveSignal } from '../src/events/bus.js';
-import { createGroup, expectCode, gqlOk, type Caller } from './support/groups.js';
+import {
+  codesOf,
+  createGroup,
+  expectCode,
+  gqlOk,
+  REMOVE_MEMBER,
+  type Caller,
+} from './support/groups.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { registerUser, SEND, type TestUser } from './support/users.js';
 import { cleanupAfterEach, sleep, waitFor } from './support/wait.js';
@@ -135,11 +142,18 @@ describe('typing', () => {
   }, 30_000);
 
   it('costs no DB command once the chat is known, and refuses non-members', async () => {
-    const { a, b, chatId } = await groupOfThree();
+    const { a, b, c, chatId } = await groupOfThree();
     const outsider = await registerUser(server);
     expectCode(await setTyping(outsider, chatId, true), 'FORBIDDEN');
     expectCode(await setTyping(a, 'no-such-chat', true), 'NOT_FOUND');
     await setTyping(a, chatId, true);
+    // Known here now: checked against the members this instance keeps, as they change.
+    expectCode(await setTyping(outsider, chatId, true), 'FORBIDDEN');
+    await gqlOk(server, REMOVE_MEMBER, { chatId, userId: c.id }, a);
+    await waitFor(
+      async () => codesOf(await setTyping(c, chatId, true)).includes('FORBIDDEN'),
+      'the removed member to be refused',
+    );
     const touched: string[] = [];
     const listener = (event: { commandName: string; command: Record<string, unknown> }) =>
       touched.push(`${event.commandName} ${String(event.command[event.commandName])}`);
