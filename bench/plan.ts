@@ -73,6 +73,15 @@ export interface Plan {
     aloneSeconds: number;
   };
   /**
+   * Scenario 11 (issue 15): `users` members of one group, each with a graphql-ws connection,
+   * call `setTyping(true)` `keystrokesPerSecond` times a second for `seconds`.
+   */
+  typing: {
+    users: number;
+    keystrokesPerSecond: number;
+    seconds: number;
+  };
+  /**
    * Scenario 9: two users send into one chat (closed loop, `lanes` mutations in flight each)
    * while `subscribers` clients of it drop their connection and resume from their last position
    * every `reconnectMs`.
@@ -132,6 +141,7 @@ export function makePlan(quick: boolean, profile: boolean | undefined): Plan {
       },
       cluster: { instances: 3, sizes: [100], transports: ['graphql-ws', 'legacy-ws'] },
       groupFanout: { members: 20, senders: 2, aloneSeconds: 0.3 },
+      typing: { users: 10, keystrokesPerSecond: 10, seconds: 2.5 },
       idle: {
         sizes: [200],
         transports: ['graphql-ws', 'legacy-ws'],
@@ -183,6 +193,7 @@ export function makePlan(quick: boolean, profile: boolean | undefined): Plan {
     },
     cluster: { instances: 3, sizes: [1000], transports: ['graphql-ws', 'legacy-ws', 'sse'] },
     groupFanout: { members: 1000, senders: 4, aloneSeconds: 3 },
+    typing: { users: 100, keystrokesPerSecond: 10, seconds: 10 },
     idle: {
       sizes: [1000, 10_000],
       transports: ['graphql-ws', 'legacy-ws'],

@@ -253,3 +253,24 @@ export const CHAT_EVENTS = /* GraphQL */ `
     }
   }
 `;
+
+/** Scenario 3 (issue 15): the chats page with unread badges and "seen" ticks. */
+export const READ_STATE_CHATS_PAGE = /* GraphQL */ `
+  query ReadStateChatsPage($first: Int!) {
+    chats(first: $first) {
+      edges {
+        node {
+          id
+          unreadCount
+          readPositions {
+            user {
+              id
+            }
+            cursor
+            readAt
+          }
+        }
+      }
+    }
+  }
+`;

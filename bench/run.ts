@@ -29,6 +29,7 @@ import { idleScenario } from './scenarios/idle.js';
 import { readScenarios } from './scenarios/read.js';
 import { resumeScenario } from './scenarios/resume.js';
 import { sendScenario } from './scenarios/send.js';
+import { typingScenario } from './scenarios/typing.js';
 import { yogaScenario } from './scenarios/yoga.js';
 import { freePort } from '../test/support/ports.js';
 import { fileLimits } from './util.js';
@@ -42,7 +43,7 @@ const { values } = parseArgs({
   },
 });
 const wanted = new Set(
-  (values.only ?? '1,2,3,4,5,6,7,8,9,10').split(',').map((part) => part.trim()),
+  (values.only ?? '1,2,3,4,5,6,7,8,9,10,11').split(',').map((part) => part.trim()),
 );
 const want = (...scenarios: string[]) => scenarios.some((scenario) => wanted.has(scenario));
 const plan = makePlan(values.quick ?? false, values['no-profile'] ? false : values.profile);
@@ -166,6 +167,7 @@ try {
   if (want('8')) await scenario('8 fan-out across instances', () => clusterFanoutScenario(bench));
   // The fan-out to one big group (issue 14), next to the other fan-out rows.
   if (want('10')) await scenario('10 group fan-out', () => groupFanoutScenario(bench));
+  if (want('11')) await scenario('11 typing burst', () => typingScenario(bench));
   if (want('6')) await scenario('6 idle', () => idleScenario(bench));
   if (want('9')) {
     await scenario('9 resume under concurrent senders', () => resumeScenario(bench));

@@ -16,6 +16,9 @@ import { measuredHandlers, type MeasuredApi } from './measured.js';
 
 export type ServerApi = MeasuredApi & {
   setBatchLoads: [boolean, null];
+  /** Counts the live signals (typing, read positions) of a chat on the bus from now on. */
+  watchLive: [string, null];
+  liveSignals: [null, number];
   stop: [null, null];
 };
 
@@ -57,6 +60,7 @@ const config = loadConfig({
 const logger = createLogger(config.logLevel);
 const service = await startService(config, logger);
 service.app.batchLoads = process.env.BENCH_BATCH_LOADS !== 'off';
+let liveSignals = 0;
 
 serveRpc<ServerApi>({
   ...measuredHandlers(),
@@ -64,6 +68,11 @@ serveRpc<ServerApi>({
     service.app.batchLoads = on;
     return null;
   },
+  watchLive: (chatId) => {
+    service.app.bus.onLive(chatId, () => (liveSignals += 1));
+    return null;
+  },
+  liveSignals: () => liveSignals,
   stop: async () => {
     await service.stop();
     setImmediate(() => process.exit(0));
