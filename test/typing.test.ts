@@ -117,6 +117,14 @@ describe('typing', () => {
     await waitFor(() => seenByC.at(-1)?.length === 0, 'A’s message ended A’s typing');
   });
 
+  it('drops a member removed while typing', async () => {
+    const { a, b, c, chatId } = await groupOfThree();
+    const seenByB = typingSeenBy(b, chatId);
+    await typingSeen(c, chatId, seenByB);
+    await gqlOk(server, REMOVE_MEMBER, { chatId, userId: c.id }, a);
+    await waitFor(() => seenByB.at(-1)?.length === 0, 'C dropped from the typers');
+  });
+
   it('lapses 6 s after the last renewal; renewals within 2 s are not passed on', async () => {
     const { a, c, chatId } = await groupOfThree();
     const seenByC = typingSeenBy(c, chatId);

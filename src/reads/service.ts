@@ -141,14 +141,21 @@ export async function markChatUnread(
   return chat;
 }
 
-/** Sending marks the chat read up to the message sent, for the sender. */
+/**
+ * Sending marks the chat read up to the message sent, for the sender. The message is stored
+ * already: a failure here is logged, not the send's.
+ */
 export async function markSent(
   app: App,
   chat: ChatDoc,
   sender: UserDoc,
   message: MessageDoc & { seq: number },
 ): Promise<void> {
-  await movePosition(app, chat, sender, { seq: message.seq }, true);
+  try {
+    await movePosition(app, chat, sender, { seq: message.seq }, true);
+  } catch (error) {
+    app.logger.warn({ err: error, chatId: chat.chat_id }, 'marking a sent message read failed');
+  }
 }
 
 export async function setReadReceipts(scope: RequestScope, enabled: boolean): Promise<UserDoc> {
