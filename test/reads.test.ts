@@ -388,21 +388,14 @@ describe('unread counts and read positions', () => {
     const [a, b] = await users(2);
     const chatId = await createChat(server, a!, b!);
     await send(a!, chatId, 'hi');
-    const touched: string[] = [];
-    const listener = (event: { commandName: string; command: Record<string, unknown> }) =>
-      touched.push(`${event.commandName} ${String(event.command[event.commandName])}`);
-    const { client } = server.service.app.db;
-    client.on('commandStarted', listener);
-    try {
-      await gqlOk(
+    const touched = await server.commandsOn(() =>
+      gqlOk(
         server,
         'mutation ($chatId: ID!) { markChatRead(chatId: $chatId) { id } }',
         { chatId },
         b,
-      );
-    } finally {
-      client.off('commandStarted', listener);
-    }
+      ),
+    );
     // Authenticating the request reads its caller first.
     expect(touched.filter((each) => each !== 'find users').sort()).toEqual([
       'find chats',

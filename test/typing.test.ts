@@ -162,19 +162,12 @@ describe('typing', () => {
       async () => codesOf(await setTyping(c, chatId, true)).includes('FORBIDDEN'),
       'the removed member to be refused',
     );
-    const touched: string[] = [];
-    const listener = (event: { commandName: string; command: Record<string, unknown> }) =>
-      touched.push(`${event.commandName} ${String(event.command[event.commandName])}`);
-    const { client } = server.service.app.db;
-    client.on('commandStarted', listener);
-    try {
+    const touched = await server.commandsOn(async () => {
       for (let key = 0; key < 20; key += 1) {
         await setTyping(a, chatId, key % 5 !== 4);
         await setTyping(b, chatId, true);
       }
-    } finally {
-      client.off('commandStarted', listener);
-    }
+    });
     // Authenticating each request reads its caller; typing itself touches no collection.
     expect(touched.filter((each) => each !== 'find users')).toEqual([]);
     expect(await server.service.app.db.db.listCollections({ name: /typing/ }).toArray()).toEqual(

@@ -26,6 +26,8 @@ export interface TestServer {
   wsClient(connectionParams?: Record<string, unknown>): Client;
   /** Names of the database commands `action` issued (driver command monitoring). */
   countCommands(action: () => Promise<unknown>): Promise<string[]>;
+  /** The database commands `action` issued, each as `<name> <collection>` (`find users`). */
+  commandsOn(action: () => Promise<unknown>): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -96,6 +98,18 @@ export async function startTestServer(
         service.app.db.client.off('commandStarted', listener);
       }
       return names;
+    },
+    async commandsOn(action) {
+      const commands: string[] = [];
+      const listener = (event: { commandName: string; command: Record<string, unknown> }) =>
+        commands.push(`${event.commandName} ${String(event.command[event.commandName])}`);
+      service.app.db.client.on('commandStarted', listener);
+      try {
+        await action();
+      } finally {
+        service.app.db.client.off('commandStarted', listener);
+      }
+      return commands;
     },
     async stop() {
       await Promise.all(clients.map((client) => client.dispose()));
