@@ -117,6 +117,39 @@ describe('typing', () => {
     await waitFor(() => seenByC.at(-1)?.length === 0, 'A’s message ended A’s typing');
   });
 
+  it('reaches only subscriptions that select TypingChanged', async () => {
+    const { a, b, chatId } = await groupOfThree();
+    const seenByB = typingSeenBy(b, chatId);
+    const client = createClient({
+      url: server.wsUrl,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${b.token}` },
+      retryAttempts: 0,
+    });
+    const plain: string[] = [];
+    const stop = client.subscribe<{ chatEvents: { __typename: string } }>(
+      {
+        query: 'subscription ($chatId: ID!) { chatEvents(chatId: $chatId) { __typename seq } }',
+        variables: { chatId },
+      },
+      {
+        next: (result) => void plain.push(result.data!.chatEvents.__typename),
+        error: () => undefined,
+        complete: () => undefined,
+      },
+    );
+    cleanups.push(() => (stop(), client.dispose()));
+    await typingSeen(a, chatId, seenByB);
+    await waitFor(async () => {
+      await gqlOk(server, SEND, { chatId, content: 'probe' }, a);
+      await sleep(100);
+      return plain.length > 0;
+    }, 'the plain subscription to listen');
+    await setTyping(a, chatId, true);
+    await sleep(300);
+    expect(new Set(plain)).toEqual(new Set(['MessageAdded']));
+  });
+
   it('drops a member removed while typing', async () => {
     const { a, b, c, chatId } = await groupOfThree();
     const seenByB = typingSeenBy(b, chatId);

@@ -458,7 +458,8 @@ export type ReadPosition = {
 
 /**
  * A member's read position moved (not the caller's own: that shows on `myChats` as UPDATED).
- * At most one per member and chat per second, carrying the newest position. Not stored in the
+ * At most one per member and chat per second, carrying the newest position. Delivered only to
+ * subscriptions that select it (`... on ReadStateChanged`). Not stored in the
  * timeline: `seq` is null, it is not replayed, and its `cursor` is the position read up to (read
  * `Chat.readPositions` after a reconnect).
  */
@@ -529,6 +530,8 @@ export type SubscriptionPresenceChangedArgs = {
 /**
  * Who is typing in the chat now: the whole list each time (replace, do not merge). A member stops
  * typing when they say so, when they send a message, or 6 s after their last `setTyping(true)`.
+ * Delivered only to subscriptions that select it (`... on TypingChanged`), first with who is typing
+ * already.
  * Not stored in the timeline: `seq` is null and it is not replayed; its `cursor` is the position of
  * the last timeline event before it (resuming from it misses nothing).
  */

@@ -16,14 +16,15 @@ const timelinePosition = (event: UserEvent | ChatFeedEvent) =>
  * The events of one chat the caller takes part in, in timeline order, each once: from now, or
  * with `after` (a cursor) every event stored after it first (from what the caller may see). Who
  * may receive each event is checked per event; the event that takes the caller out of the chat
- * is their last, and the stream ends after it. With `live`, the chat's live events too (others'
- * read positions, who is typing), in the order they came among the timeline's.
+ * is their last, and the stream ends after it. With `read` and `typing`, the chat's live events
+ * of those kinds too (others' read positions, who is typing), in the order they came among the
+ * timeline's.
  */
 export async function followChat(
   scope: RequestScope,
   chatId: string,
   after: string | null | undefined,
-  options: { live?: boolean } = {},
+  options: { read?: boolean; typing?: boolean } = {},
 ): Promise<TopicSubscription<ChatFeedEvent>> {
   const viewer = requireViewer(scope);
   const chat = await requireMembership(scope, chatId);
@@ -35,14 +36,17 @@ export async function followChat(
   const selector: Selector<ChatFeedEvent> = {
     accepts: (event) =>
       event.type === 'read'
-        ? event.user.user_id !== userId
-        : event.type === 'typing' || reaches(event, userId),
+        ? options.read === true && event.user.user_id !== userId
+        : event.type === 'typing'
+          ? options.typing === true
+          : reaches(event, userId),
     lastFor: (event) => event.type !== 'read' && event.type !== 'typing' && removes(event, userId),
   };
-  if (!from && !options.live) return bus.chatEvents(chat.chat_id, selector);
+  const withLive = options.read === true || options.typing === true;
+  if (!from && !withLive) return bus.chatEvents(chat.chat_id, selector);
   const timeline = bus.chatEvents(chat.chat_id);
   if (!from) return merge([timeline, scope.app.typing.feeds.follow(chat.chat_id)], selector);
-  const live: TopicSubscription<ChatFeedEvent> = options.live
+  const live: TopicSubscription<ChatFeedEvent> = withLive
     ? merge<ChatFeedEvent>([timeline, scope.app.typing.feeds.follow(chat.chat_id)])
     : timeline;
   // Subscribed before the database is read: nothing falls in between.

@@ -1,7 +1,9 @@
+import type { GraphQLResolveInfo } from 'graphql';
 import type { Resolvers } from '../generated/graphql.js';
 import type { UserDoc } from '../db/documents.js';
 import type { ChatEvent, ChatFeedEvent } from '../events/bus.js';
 import type { GraphQLContext } from '../graphql/context.js';
+import { typeConditionsIn } from '../graphql/selection.js';
 import { deliveredPerAudience } from '../graphql/shared-delivery.js';
 import { sameOwner } from '../graphql/viewer-dependence.js';
 import { messageOf } from '../messages/resolvers.js';
@@ -38,7 +40,15 @@ export const timelineResolvers: Resolvers = {
         _parent: unknown,
         args: { chatId: string; after?: string | null },
         ctx: GraphQLContext,
-      ) => followChat(ctx, args.chatId, args.after, { live: true }),
+        info: GraphQLResolveInfo,
+      ) => {
+        // Live events go to the subscriptions that select them: others never see their shape.
+        const selected = typeConditionsIn(info);
+        return followChat(ctx, args.chatId, args.after, {
+          read: selected.has('ReadStateChanged'),
+          typing: selected.has('TypingChanged'),
+        });
+      },
       resolve: (event: ChatFeedEvent, _args: unknown, ctx: GraphQLContext) => {
         renewLoaders(ctx);
         return event;

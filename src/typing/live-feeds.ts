@@ -139,7 +139,14 @@ export class LiveFeeds {
 
   private timeline(chat: LiveChat, event: ChatEvent): void {
     const state = event.change?.state;
-    if (state) chat.members = new Set(state.members.map((member) => member.user_id));
+    if (state) {
+      const members = new Set(state.members.map((member) => member.user_id));
+      chat.members = members;
+      // Who left the group no longer types in it.
+      for (const userId of chat.typers.keys()) {
+        if (!members.has(userId)) this.stopTyping(chat, userId);
+      }
+    }
     // A message ends its sender's typing.
     if (event.type === 'message' && chat.typers.has(event.message.sender_id)) {
       this.stopTyping(chat, event.message.sender_id);
