@@ -113,8 +113,8 @@ function unreadBranches(range: UnreadRange): Filter<MessageDoc>[] {
 }
 
 /**
- * Per chat, how many messages in its range others wrote (TEXT ones): one aggregate for all the
- * chats, counted from numbers and times, never from counters.
+ * Per chat, how many messages in its range others wrote (TEXT ones, not deleted): one aggregate
+ * for all the chats, counted from numbers and times, never from counters.
  */
 export async function countUnread(
   { messages }: Database,
@@ -128,6 +128,8 @@ export async function countUnread(
         $match: {
           sender_id: { $ne: viewerId },
           message_type: { $ne: 'system' },
+          // A deleted message is not unread.
+          deleted_at: { $exists: false },
           $or: ranges.flatMap(unreadBranches),
         },
       },
