@@ -196,7 +196,12 @@ describe('unread counts and read positions', () => {
     const group = await createGroup(server, a!, [b!, c!]);
     // B's first device follows the chat list.
     const device1 = subscribe<MyChatsEvent>(b!, MY_CHATS);
-    await listening(device1, () => markRead(b!, group.id));
+    const [created] = await historyOf(b!, group.id);
+    await listening(device1, async () => {
+      // Each probe moves B's position back and forth: UPDATED each time.
+      await gqlOk(server, MARK_UNREAD, { chatId: group.id, from: created!.cursor }, b);
+      await markRead(b!, group.id);
+    });
     for (const text of ['one', 'two', 'three']) await send(a!, group.id, text);
     expect(await unreadOf(a!, group.id)).toBe(0);
     expect(await unreadOf(b!, group.id)).toBe(3);
