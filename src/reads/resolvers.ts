@@ -3,7 +3,6 @@ import type { MessageModel, UserModel } from '../db/documents.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { ownerRelative, perViewer, sameOwner } from '../graphql/viewer-dependence.js';
 import type { ReadStateEvent } from '../events/bus.js';
-import { findChatsOf } from '../chats/repository.js';
 import { requireViewer } from '../request/scope.js';
 import {
   markChatRead,
@@ -32,7 +31,7 @@ export const readsResolvers: Resolvers = {
     unreadChatsCount: ownerRelative(
       async (user: UserModel, _args: unknown, ctx: GraphQLContext) => {
         if (requireViewer(ctx).user_id !== user.user_id) return null;
-        return unreadChatsCount(ctx, await findChatsOf(ctx.app.db, user.user_id));
+        return unreadChatsCount(ctx);
       },
     ),
   },

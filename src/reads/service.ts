@@ -11,6 +11,7 @@ import { z } from 'zod';
 import type { App } from '../app.js';
 import type { ChatDoc, MessageDoc, ReadPositionDoc, UserDoc } from '../db/documents.js';
 import { toPublicUser } from '../db/documents.js';
+import { findChatsOf } from '../chats/repository.js';
 import { requireMembership, visibleFrom } from '../chats/service.js';
 import { badInput } from '../errors.js';
 import { findLatestMessage, findUnnumberedSlice } from '../messages/repository.js';
@@ -229,8 +230,9 @@ export function unreadCount(scope: RequestScope, chat: ChatDoc): Promise<number>
 }
 
 /** How many of the caller's chats hold unread messages. */
-export async function unreadChatsCount(scope: RequestScope, chats: ChatDoc[]): Promise<number> {
+export async function unreadChatsCount(scope: RequestScope): Promise<number> {
   const viewer = requireViewer(scope);
+  const chats = await findChatsOf(scope.app.db, viewer.user_id);
   const counts = await unreadCounts(scope.loaders, viewer.user_id).loadMany(chats);
   return counts.filter((count) => typeof count === 'number' && count > 0).length;
 }
