@@ -57,7 +57,8 @@ export async function createApp(config: Config, db: Database, logger: Logger): P
     const { publisher, subscriber, commands } = redis;
     telemetry.watchRedis({ publisher, subscriber, commands });
   }
-  const sequencer = new Sequencer();
+  const keyLocks = createKeyLocks(redis?.commands ?? null, logger);
+  const sequencer = new Sequencer(keyLocks);
   const timeline = createTimelineReader(db, sequencer);
   const bus: EventBus = createEventBus({
     eventTarget: redis
@@ -89,7 +90,7 @@ export async function createApp(config: Config, db: Database, logger: Logger): P
     sequencer,
     timeline,
     presence,
-    keyLocks: createKeyLocks(redis?.commands ?? null, logger),
+    keyLocks,
     readEvents,
     typing,
     rateLimits: createRateLimits(config, redis?.commands, (limit) => telemetry.rateLimited(limit)),

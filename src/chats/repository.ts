@@ -38,8 +38,8 @@ export function findChatsOf({ chats }: Database, userId: string): Promise<ChatDo
 
 /**
  * Moves the chat's last-message summary to a numbered message, unless it shows a later one
- * already. (On FerretDB two such writes at once can both pass the condition; callers in one
- * process write a chat's summaries one after another.)
+ * already. (On FerretDB two such writes at once can both pass the condition; callers write a
+ * chat's document one at a time: Sequencer.latest.)
  */
 export async function recordLastMessage(
   { chats }: Database,

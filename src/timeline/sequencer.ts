@@ -85,10 +85,21 @@ class LatestWins {
 /** An attempt at storing under a number: done (with its result), or the number is taken. */
 export type Attempt<R> = { done: R; took: boolean } | 'taken';
 
+/** Runs the tasks of one key one after another (KeyedQueue, or KeyLocks across instances). */
+export interface KeySerializer {
+  run<T>(key: string, task: () => Promise<T>): Promise<T>;
+}
+
 export class Sequencer {
   private readonly claims = new KeyedQueue();
   private readonly writes = new LatestWins();
-  private readonly chatWrites = new KeyedQueue();
+
+  /**
+   * `chatWrites` serializes the writes to a chat's document: FerretDB applies two updates of one
+   * document at once without isolation (one undoes the other, and both may pass a condition), so
+   * with several instances they must take turns across instances too.
+   */
+  constructor(private readonly chatWrites: KeySerializer = new KeyedQueue()) {}
   /** The highest number known taken, per chat, most recently used last. */
   private readonly last = new Map<string, number>();
 
@@ -120,12 +131,14 @@ export class Sequencer {
   /**
    * Writes what stands on a chat's document as of its event `seq` (`what`: its summary, a group's
    * state) unless a later one of the same kind is about to be written. One write at a time per
-   * chat, whatever its kind: FerretDB's updates read and rewrite the whole document without
+   * chat, whatever its kind, here and (with Redis) across instances: FerretDB's updates read and rewrite the whole document without
    * isolation, so two at once — even of different fields — can undo one another; and of the
    * writes of one kind that waited, only the newest.
    */
   latest(what: string, chatId: string, seq: number, write: () => Promise<void>): Promise<void> {
-    return this.writes.run(`${what}:${chatId}`, seq, () => this.chatWrites.run(chatId, write));
+    return this.writes.run(`${what}:${chatId}`, seq, () =>
+      this.chatWrites.run(`chat:${chatId}`, write),
+    );
   }
 
   private remember(chatId: string, seq: number): void {
