@@ -31,6 +31,8 @@ const config: CodegenConfig = {
           ChatMemberConnection: '../groups/service.js#MemberPage',
           ChatMemberEdge: '../groups/service.js#MemberPageEdge',
           ChatListEvent: '../chats/service.js#ChatListEntry',
+          Upload: '../attachments/service.js#UploadTicket',
+          Attachment: '../attachments/service.js#AttachmentModel',
         },
         scalars: { DateTime: 'Date', ID: 'string' },
         enumsAsTypes: true,

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { createKeyLocks, type KeyLocks } from './cluster/key-locks.js';
+import { createAttachments, type Attachments } from './attachments/setup.js';
 import { createPresenceLeases } from './cluster/presence-leases.js';
 import type { Config } from './config.js';
 import type { Database } from './db/mongo.js';
@@ -39,6 +40,8 @@ export interface App {
   /** Metrics (with METRICS_TOKEN) and the trace lines of the log: ./observability/. */
   telemetry: Telemetry;
   rateLimits: RateLimits;
+  /** Where attachment bytes are kept, and links to them (./attachments/). */
+  attachments: Attachments;
   /** Benchmark switch: DataLoaders without batching, to show the N+1 they prevent. */
   batchLoads: boolean;
   /** Stops background work and closes the Redis connections (after the server has closed). */
@@ -94,6 +97,7 @@ export async function createApp(config: Config, db: Database, logger: Logger): P
     readEvents,
     typing,
     rateLimits: createRateLimits(config, redis?.commands, (limit) => telemetry.rateLimited(limit)),
+    attachments: createAttachments(config, db),
     logger,
     telemetry,
     batchLoads: true,

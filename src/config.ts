@@ -45,6 +45,7 @@ function weakSecret(name: string, secret: string | undefined): string | null {
   return null;
 }
 const OWASP_PBKDF2_ROUNDS = 600_000;
+const MiB = 1024 * 1024;
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -69,12 +70,37 @@ const envSchema = z.object({
   RATE_LIMIT_AUTH_PER_IP: z.coerce.number().int().positive().default(100),
   RATE_LIMIT_SENDS_PER_USER: z.coerce.number().int().positive().default(30),
   RATE_LIMIT_CONNECTIONS_PER_IP: z.coerce.number().int().positive().default(120),
+  RATE_LIMIT_UPLOADS_PER_USER: z.coerce.number().int().positive().default(30),
   GRAPHQL_INTROSPECTION: z.enum(['on', 'off']).optional(),
   LEGACY_REALTIME_AUTH: z.enum(['on', 'off']).default('on'),
   SSE_KEEPALIVE_SECONDS: z.coerce.number().positive().max(30).default(15),
   WS_PING_SECONDS: z.coerce.number().positive().max(300).default(12),
   MAX_GROUP_MEMBERS: z.coerce.number().int().min(2).max(100_000).default(1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  MAX_UPLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(25 * MiB),
+  UPLOAD_BYTES_PER_DAY: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(500 * MiB),
+  DOWNLOAD_URL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 3600)
+    .default(300),
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  ATTACHMENT_STORE: z.enum(['gridfs', 's3']).default('gridfs'),
+  S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_BUCKET: z.string().min(3).max(63).optional(),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  S3_FORCE_PATH_STYLE: z.enum(['on', 'off']).default('on'),
   METRICS_TOKEN: z
     .string()
     .trim()
@@ -115,6 +141,8 @@ export interface Config {
     sendsPerUser: { points: number; seconds: number };
     /** WebSocket and SSE connection attempts from one address. */
     connectionsPerIp: { points: number; seconds: number };
+    /** Uploads one user starts (`createUpload`). */
+    uploadsPerUser: { points: number; seconds: number };
   };
   /** Schema introspection (and so GraphiQL's docs); on by default outside production. */
   introspection: boolean;
@@ -127,6 +155,8 @@ export interface Config {
   /** The most members a group may have, its owner included. */
   maxGroupMembers: number;
   logLevel: string;
+  /** Attachments: limits, links and where the bytes are kept (src/attachments/). */
+  attachments: AttachmentsConfig;
   /**
    * The bearer token `GET /metrics` requires (Prometheus exposition). Unset: no metrics are
    * collected and /metrics answers 404.
@@ -134,8 +164,48 @@ export interface Config {
   metricsToken: string | undefined;
 }
 
+export interface AttachmentsConfig {
+  /** The largest upload, in bytes; refused while it streams in (413). */
+  maxUploadBytes: number;
+  /** Bytes one user may upload per UTC day (declared sizes of the uploads they start). */
+  bytesPerDay: number;
+  /** How long a download link works, in seconds. */
+  downloadUrlSeconds: number;
+  /**
+   * The server's address as clients reach it, for the upload and download links it serves itself
+   * (GridFS). Unset: the address it listens on.
+   */
+  publicUrl: string | undefined;
+  /** GridFS in the chat database (default), or an S3-compatible store the clients reach directly. */
+  store: { kind: 'gridfs' } | ({ kind: 's3' } & S3Config);
+}
+
+export interface S3Config {
+  endpoint: string | undefined;
+  region: string;
+  bucket: string;
+  accessKeyId: string | undefined;
+  secretAccessKey: string | undefined;
+  /** `bucket` in the path (`http://host/bucket/key`), as most S3-compatible servers want. */
+  forcePathStyle: boolean;
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
+}
+
+function attachmentStore(vars: z.output<typeof envSchema>): AttachmentsConfig['store'] {
+  if (vars.ATTACHMENT_STORE === 'gridfs') return { kind: 'gridfs' };
+  if (!vars.S3_BUCKET) throw new ConfigError('S3_BUCKET must be set when ATTACHMENT_STORE=s3.');
+  return {
+    kind: 's3',
+    endpoint: vars.S3_ENDPOINT,
+    region: vars.S3_REGION,
+    bucket: vars.S3_BUCKET,
+    accessKeyId: vars.S3_ACCESS_KEY_ID,
+    secretAccessKey: vars.S3_SECRET_ACCESS_KEY,
+    forcePathStyle: vars.S3_FORCE_PATH_STYLE === 'on',
+  };
 }
 
 /** Parses and validates the environment once, at start-up. Throws ConfigError with every problem listed. */
@@ -189,6 +259,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       authPerIp: { points: vars.RATE_LIMIT_AUTH_PER_IP, seconds: 15 * 60 },
       sendsPerUser: { points: vars.RATE_LIMIT_SENDS_PER_USER, seconds: 10 },
       connectionsPerIp: { points: vars.RATE_LIMIT_CONNECTIONS_PER_IP, seconds: 60 },
+      uploadsPerUser: { points: vars.RATE_LIMIT_UPLOADS_PER_USER, seconds: 60 },
     },
     introspection: (vars.GRAPHQL_INTROSPECTION ?? (isDevelopment ? 'on' : 'off')) === 'on',
     legacyRealtimeAuth: vars.LEGACY_REALTIME_AUTH === 'on',
@@ -196,6 +267,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     wsPingSeconds: vars.WS_PING_SECONDS,
     maxGroupMembers: vars.MAX_GROUP_MEMBERS,
     logLevel: vars.LOG_LEVEL,
+    attachments: {
+      maxUploadBytes: vars.MAX_UPLOAD_BYTES,
+      bytesPerDay: vars.UPLOAD_BYTES_PER_DAY,
+      downloadUrlSeconds: vars.DOWNLOAD_URL_SECONDS,
+      publicUrl: vars.PUBLIC_URL?.replace(/\/+$/, ''),
+      store: attachmentStore(vars),
+    },
     metricsToken: vars.METRICS_TOKEN,
   };
 }

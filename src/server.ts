@@ -10,6 +10,7 @@ import type { RequestScope } from './request/scope.js';
 import { isReachable } from './db/mongo.js';
 import { createLegacyRealtime } from './legacy/realtime.js';
 import { restRoutes } from './legacy/routes.js';
+import { attachmentRoutes } from './attachments/routes.js';
 import { MAX_FRAME_BYTES } from './transport/socket-policy.js';
 import { attachGraphQLWebSocket } from './transport/graphql-ws.js';
 import { trackLiveSubscriptions } from './graphql/live-subscriptions.js';
@@ -53,7 +54,7 @@ export function createServer(app: App): Server {
   void http.register(cors, {
     origin: corsOrigins === '*' ? '*' : corsOrigins,
     credentials: corsOrigins !== '*',
-    methods: ['GET', 'POST', 'OPTIONS'],
+    methods: ['GET', 'POST', 'PUT', 'OPTIONS'],
     maxAge: 600,
   });
 
@@ -69,6 +70,7 @@ export function createServer(app: App): Server {
   );
 
   void http.register(restRoutes(app));
+  if (app.attachments.gridfs) void http.register(attachmentRoutes(app, app.attachments.gridfs));
   const legacyRealtime = createLegacyRealtime(app);
   void http.register(legacyRealtime.routes);
 
@@ -92,7 +94,10 @@ export function createServer(app: App): Server {
     async listen() {
       await http.listen({ host: app.config.host, port: app.config.port });
       const address = http.server.address();
-      return typeof address === 'object' && address ? address.port : app.config.port;
+      const port = typeof address === 'object' && address ? address.port : app.config.port;
+      const host = ['0.0.0.0', '::'].includes(app.config.host) ? '127.0.0.1' : app.config.host;
+      app.attachments.listening(`http://${host.includes(':') ? `[${host}]` : host}:${port}`);
+      return port;
     },
     /**
      * Graceful stop: streams and sockets end (WebSockets with 1001 "going away", so clients

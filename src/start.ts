@@ -6,6 +6,8 @@ import type { Config } from './config.js';
 import { startFerretdb, type RunningFerretdb } from './db/ferretdb.js';
 import { connectDatabase, type Database } from './db/mongo.js';
 import { createServer } from './server.js';
+import { sweepOrphans } from './attachments/service.js';
+import { sweepPeriodically } from './attachments/setup.js';
 
 export interface RunningService {
   app: App;
@@ -38,7 +40,9 @@ export async function startService(
   }
   let db: Database | undefined;
   let app: App | undefined;
+  let stopSweeps: (() => void) | undefined;
   const release = async () => {
+    stopSweeps?.();
     await app?.close();
     await db?.client.close();
     await embedded?.stop();
@@ -48,6 +52,8 @@ export async function startService(
     const monitorCommands = config.metricsToken !== undefined;
     db = await connectDatabase(mongoUrl, config.dbName, { monitorCommands, ...clientOptions });
     app = await createApp(config, db, logger);
+    const running = app;
+    stopSweeps = sweepPeriodically(() => sweepOrphans(running), logger);
     const server = createServer(app);
     const port = await server.listen();
     return {

@@ -39,6 +39,7 @@ export const MAX_LENGTH = {
   mobileNo: 32,
   searchText: 100,
   messageContent: 4000,
+  fileName: 255,
 } as const;
 
 type Limit = keyof typeof MAX_LENGTH;

@@ -1,6 +1,7 @@
 import { findIn } from '../db/batch.js';
 import type { Database } from '../db/mongo.js';
 import type { ChatDoc, GroupState, MessageDoc } from '../db/documents.js';
+import { textOf } from '../messages/text.js';
 
 /** A one-to-one chat: what the old clients know (a group would break them). */
 export const isDirect = (chat: ChatDoc) => chat.kind !== 'group';
@@ -52,7 +53,7 @@ export async function recordLastMessage(
     },
     {
       $set: {
-        last_message: message.content,
+        last_message: textOf(message),
         last_message_time: message.timestamp,
         last_message_id: message.message_id,
         last_seq: message.seq,

@@ -88,11 +88,75 @@ export interface MessageDoc {
   sender_id: string;
   content: string;
   timestamp: Date;
-  /** 'system': what a group event says in history (its sender is who made the change). */
-  message_type: 'text' | 'system';
+  /**
+   * 'system': what a group event says in history (its sender is who made the change). 'image':
+   * every attachment is an image; 'file': at least one is not (the old model's three types).
+   */
+  message_type: 'text' | 'system' | 'image' | 'file';
+  /** Files sent with the message, in the order given (absent: none). */
+  attachments?: AttachmentDoc[];
   client_message_id?: string;
   /** The message's number in its chat's timeline; absent on messages stored before numbering. */
   seq?: number;
+}
+
+/** What a message keeps of each file sent with it: enough to describe it and to link to it. */
+export interface AttachmentDoc {
+  /** The upload's id. */
+  attachment_id: string;
+  kind: 'image' | 'file';
+  file_name: string;
+  content_type: string;
+  size: number;
+  /** Images: their dimensions as shown (EXIF orientation applied) and their thumbnail's key. */
+  width?: number;
+  height?: number;
+  thumbnail_key?: string;
+  /** Where the bytes are in the attachment store. */
+  storage_key: string;
+}
+
+/**
+ * An upload (collection `uploads`, `_id` = its id): made by `createUpload`, filled by the client's
+ * PUT, checked (`checked_at`), then attached to one message. The bytes of unattached ones are
+ * deleted after an hour; the document stays (the day's quota counts it).
+ */
+export interface UploadDoc {
+  _id: string;
+  owner_id: string;
+  chat_id: string;
+  file_name: string;
+  /** As declared; an allow-listed image type is checked against the bytes. */
+  content_type: string;
+  /** As declared; the bytes must be exactly this many. */
+  size: number;
+  created_at: Date;
+  storage_key: string;
+  /** Set once the stored bytes were checked: what they turned out to be. */
+  checked_at?: Date;
+  kind?: 'image' | 'file';
+  width?: number;
+  height?: number;
+  thumbnail_key?: string;
+  /** The message it is attached to (after its claim). */
+  attached_to?: string;
+  /** Set when its bytes were deleted, and why: it can no longer be attached. */
+  removed_at?: Date;
+  removed_for?: 'orphan' | 'mismatch';
+}
+
+/**
+ * Who an upload went to (collection `upload_claims`, `_id` = the upload's id): inserting it is
+ * how a message, or the orphan sweep, takes an upload, so the unique `_id` index lets exactly one
+ * have it — also on FerretDB, whose conditional updates are not atomic.
+ */
+export interface UploadClaimDoc {
+  _id: string;
+  /** The message it is attached to; absent when the sweep took it to delete it. */
+  message_id?: string;
+  /** The send's idempotency key (a retried send takes its own claim again). */
+  client_key?: string;
+  at: Date;
 }
 
 /**

@@ -15,6 +15,8 @@ import type {
   MessageDoc,
   ReadPositionDoc,
   TimelineEventDoc,
+  UploadClaimDoc,
+  UploadDoc,
   UserDoc,
 } from './documents.js';
 
@@ -27,6 +29,8 @@ export interface Database {
   events: Collection<TimelineEventDoc>;
   /** One document per (chat, member): where they have read up to (src/reads/). */
   readPositions: Collection<ReadPositionDoc>;
+  uploads: Collection<UploadDoc>;
+  uploadClaims: Collection<UploadClaimDoc>;
 }
 
 export async function connectDatabase(
@@ -50,6 +54,8 @@ export async function connectDatabase(
     messages: db.collection<MessageDoc>('messages'),
     events: db.collection<TimelineEventDoc>('chat_events'),
     readPositions: db.collection<ReadPositionDoc>('read_positions'),
+    uploads: db.collection<UploadDoc>('uploads'),
+    uploadClaims: db.collection<UploadClaimDoc>('upload_claims'),
   };
   await ensureIndexes(database);
   return database;
@@ -68,6 +74,7 @@ async function ensureIndexes({
   messages,
   events,
   readPositions,
+  uploads,
 }: Database): Promise<void> {
   await users.createIndex({ username: 1 }, { unique: true });
   await users.createIndex({ email: 1 }, { unique: true });
@@ -81,6 +88,8 @@ async function ensureIndexes({
   await events.createIndex({ chat_id: 1, seq: 1 });
   await events.createIndex({ client_key: 1 }, { unique: true, sparse: true });
   await readPositions.createIndex({ chat_id: 1 });
+  await uploads.createIndex({ owner_id: 1, created_at: 1 });
+  await uploads.createIndex({ created_at: 1 });
 }
 
 export function isDuplicateKeyError(error: unknown): error is MongoServerError {

@@ -5,6 +5,7 @@ import type { ChatPage, ChatPageEdge, ChatListEntry } from '../chats/service.js'
 import type { MessagePage, MessagePageEdge } from '../messages/service.js';
 import type { ChatFeedEvent, ChatEvent as ChatEventModel, ReadStateEvent, TypingEvent } from '../events/bus.js';
 import type { MemberPage, MemberPageEdge } from '../groups/service.js';
+import type { UploadTicket, AttachmentModel } from '../attachments/service.js';
 import type { GraphQLContext } from '../graphql/context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = T | null;
@@ -19,6 +20,32 @@ export type Scalars = {
   /** An ISO 8601 date-time in UTC, e.g. `2024-01-01T12:00:00.000Z`. */
   DateTime: { input: Date; output: Date; }
 };
+
+/** A file sent with a message. */
+export type Attachment = {
+  __typename?: 'Attachment';
+  /** As declared by the sender (an IMAGE's was checked against its bytes). */
+  contentType: Scalars['String']['output'];
+  fileName: Scalars['String']['output'];
+  height: Maybe<Scalars['Int']['output']>;
+  id: Scalars['ID']['output'];
+  kind: AttachmentKind;
+  size: Scalars['Int']['output'];
+  /** IMAGE: a signed link to a WebP thumbnail of at most 320 × 320 pixels. */
+  thumbnailUrl: Maybe<Scalars['String']['output']>;
+  /**
+   * A signed link to the bytes, valid for a few minutes (DOWNLOAD_URL_SECONDS): ask again for a
+   * fresh one. Images are served inline, anything else as a download.
+   */
+  url: Scalars['String']['output'];
+  /** IMAGE: its dimensions as shown, in pixels. */
+  width: Maybe<Scalars['Int']['output']>;
+};
+
+/** IMAGE: an image of an allow-listed type (PNG, JPEG, GIF, WebP), shown inline; FILE: anything else. */
+export type AttachmentKind =
+  | 'FILE'
+  | 'IMAGE';
 
 export type AuthPayload = {
   __typename?: 'AuthPayload';
@@ -201,6 +228,8 @@ export type MembershipChange =
 
 export type Message = {
   __typename?: 'Message';
+  /** Files sent with the message, in the order given. */
+  attachments: Array<Attachment>;
   chat: Chat;
   /** The id the sender's client chose for safe retries, if any. */
   clientMessageId: Maybe<Scalars['String']['output']>;
@@ -247,8 +276,14 @@ export type MessageEdge = {
   node: Message;
 };
 
-/** TEXT: written by a user; SYSTEM: a group change, shown in history (its `content` says it in words). */
+/**
+ * TEXT: written by a user; SYSTEM: a group change, shown in history (its `content` says it in
+ * words); IMAGE: sent with attachments that are all images; FILE: sent with attachments of which at
+ * least one is not an image.
+ */
 export type MessageKind =
+  | 'FILE'
+  | 'IMAGE'
   | 'SYSTEM'
   | 'TEXT';
 
@@ -266,6 +301,11 @@ export type Mutation = {
    * MAX_GROUP_MEMBERS in all, 1,000 by default). Unknown users: NOT_FOUND.
    */
   createGroupChat: Chat;
+  /**
+   * Starts an upload of `size` bytes of `contentType` to a chat the caller is in. Counts against
+   * the caller's daily upload quota (UPLOAD_BYTES_PER_DAY) and upload rate limit.
+   */
+  createUpload: Upload;
   /**
    * Leaves a group. The last OWNER leaving hands ownership to the longest-standing ADMIN, else
    * MEMBER; the last member leaving closes the group.
@@ -294,7 +334,8 @@ export type Mutation = {
   renameChat: Chat;
   /**
    * Stores and broadcasts a message. Retrying with the same `clientMessageId` returns the first
-   * message instead of creating another.
+   * message instead of creating another. `attachmentIds` (at most 10) are uploads of the caller's
+   * for this chat (`createUpload`), each attached once; with them `content` may be empty.
    */
   sendMessage: Message;
   /** Gives a member another role (OWNER only). */
@@ -328,6 +369,14 @@ export type MutationCreateChatArgs = {
 export type MutationCreateGroupChatArgs = {
   memberIds: Array<Scalars['ID']['input']>;
   title: Scalars['String']['input'];
+};
+
+
+export type MutationCreateUploadArgs = {
+  chatId: Scalars['ID']['input'];
+  contentType: Scalars['String']['input'];
+  fileName: Scalars['String']['input'];
+  size: Scalars['Int']['input'];
 };
 
 
@@ -379,6 +428,7 @@ export type MutationRenameChatArgs = {
 
 
 export type MutationSendMessageArgs = {
+  attachmentIds?: InputMaybe<Array<Scalars['ID']['input']>>;
   chatId: Scalars['ID']['input'];
   clientMessageId?: InputMaybe<Scalars['String']['input']>;
   content: Scalars['String']['input'];
@@ -543,6 +593,21 @@ export type TypingChanged = ChatEvent & {
   users: Array<User>;
 };
 
+/**
+ * An upload started with `createUpload`: PUT the bytes to `uploadUrl` (the declared `Content-Type`
+ * and exactly the declared size), then attach it with `sendMessage(…, attachmentIds: [id])` within
+ * an hour.
+ */
+export type Upload = {
+  __typename?: 'Upload';
+  expiresAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  /** The largest upload the server accepts, in bytes (MAX_UPLOAD_BYTES). */
+  maxBytes: Scalars['Int']['output'];
+  /** Where to PUT the bytes; works until `expiresAt`. */
+  uploadUrl: Scalars['String']['output'];
+};
+
 export type User = {
   __typename?: 'User';
   createdAt: Maybe<Scalars['DateTime']['output']>;
@@ -633,6 +698,8 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  Attachment: ResolverTypeWrapper<AttachmentModel>;
+  AttachmentKind: AttachmentKind;
   AuthPayload: ResolverTypeWrapper<AuthResult>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Chat: ResolverTypeWrapper<ChatDoc>;
@@ -666,11 +733,13 @@ export type ResolversTypes = {
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   TypingChanged: ResolverTypeWrapper<TypingEvent>;
+  Upload: ResolverTypeWrapper<UploadTicket>;
   User: ResolverTypeWrapper<UserModel>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  Attachment: AttachmentModel;
   AuthPayload: AuthResult;
   Boolean: Scalars['Boolean']['output'];
   Chat: ChatDoc;
@@ -699,7 +768,20 @@ export type ResolversParentTypes = {
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
   TypingChanged: TypingEvent;
+  Upload: UploadTicket;
   User: UserModel;
+};
+
+export type AttachmentResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Attachment'] = ResolversParentTypes['Attachment']> = {
+  contentType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  fileName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  height?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['AttachmentKind'], ParentType, ContextType>;
+  size?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  thumbnailUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  url?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  width?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
 };
 
 export type AuthPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AuthPayload'] = ResolversParentTypes['AuthPayload']> = {
@@ -788,6 +870,7 @@ export type MembersChangedResolvers<ContextType = GraphQLContext, ParentType ext
 };
 
 export type MessageResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Message'] = ResolversParentTypes['Message']> = {
+  attachments?: Resolver<Array<ResolversTypes['Attachment']>, ParentType, ContextType>;
   chat?: Resolver<ResolversTypes['Chat'], ParentType, ContextType>;
   clientMessageId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   content?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -822,6 +905,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   addChatMembers?: Resolver<ResolversTypes['Chat'], ParentType, ContextType, RequireFields<MutationAddChatMembersArgs, 'chatId' | 'shareHistory' | 'userIds'>>;
   createChat?: Resolver<ResolversTypes['Chat'], ParentType, ContextType, RequireFields<MutationCreateChatArgs, 'otherUserId'>>;
   createGroupChat?: Resolver<ResolversTypes['Chat'], ParentType, ContextType, RequireFields<MutationCreateGroupChatArgs, 'memberIds' | 'title'>>;
+  createUpload?: Resolver<ResolversTypes['Upload'], ParentType, ContextType, RequireFields<MutationCreateUploadArgs, 'chatId' | 'contentType' | 'fileName' | 'size'>>;
   leaveChat?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationLeaveChatArgs, 'chatId'>>;
   login?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'password' | 'username'>>;
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
@@ -881,6 +965,13 @@ export type TypingChangedResolvers<ContextType = GraphQLContext, ParentType exte
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
+export type UploadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Upload'] = ResolversParentTypes['Upload']> = {
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  maxBytes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  uploadUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type UserResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = {
   createdAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   email?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -894,6 +985,7 @@ export type UserResolvers<ContextType = GraphQLContext, ParentType extends Resol
 };
 
 export type Resolvers<ContextType = GraphQLContext> = {
+  Attachment?: AttachmentResolvers<ContextType>;
   AuthPayload?: AuthPayloadResolvers<ContextType>;
   Chat?: ChatResolvers<ContextType>;
   ChatConnection?: ChatConnectionResolvers<ContextType>;
@@ -917,6 +1009,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   ReadStateChanged?: ReadStateChangedResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   TypingChanged?: TypingChangedResolvers<ContextType>;
+  Upload?: UploadResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
 };
 

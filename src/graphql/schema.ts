@@ -4,6 +4,7 @@ import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
 import { createSchema } from 'graphql-yoga';
 import type { Resolvers } from '../generated/graphql.js';
 import type { GraphQLContext } from './context.js';
+import { attachmentsResolvers } from '../attachments/resolvers.js';
 import { authResolvers } from '../auth/resolvers.js';
 import { chatsResolvers } from '../chats/resolvers.js';
 import { messagesResolvers } from '../messages/resolvers.js';
@@ -52,5 +53,6 @@ export const schema = createSchema<GraphQLContext>({
     timelineResolvers,
     readsResolvers,
     typingResolvers,
+    attachmentsResolvers,
   ],
 });

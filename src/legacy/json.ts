@@ -5,6 +5,7 @@
  */
 import type { ChatDoc, MessageDoc, PublicUser, UserDoc } from '../db/documents.js';
 import type { ChatEvent } from '../events/bus.js';
+import { textOf } from '../messages/text.js';
 
 /** A message event the old clients can be shown: its sender is known. */
 export type LegacyMessageEvent = ChatEvent & { sender: PublicUser };
@@ -67,7 +68,7 @@ export function chatListItemJson(chat: ChatDoc, otherUser: PublicUser) {
 export function historyMessageJson(message: MessageDoc, sender: PublicUser, viewerId: string) {
   return {
     message_id: message.message_id,
-    content: message.content,
+    content: textOf(message),
     timestamp: iso(message.timestamp),
     sender: senderJson(sender),
     is_own_message: message.sender_id === viewerId,
@@ -92,7 +93,7 @@ function broadcastJson({ message, sender }: LegacyMessageEvent) {
   return {
     message_id: message.message_id,
     chat_id: message.chat_id,
-    content: message.content,
+    content: textOf(message),
     timestamp: iso(message.timestamp),
     sender: senderJson(sender),
   };

@@ -13,6 +13,8 @@ import { sendMessage } from './service.js';
 export const messageOf = (event: ChatEvent): MessageModel =>
   event.sender ? { ...event.message, sender: event.sender } : event.message;
 
+const KIND = { text: 'TEXT', system: 'SYSTEM', image: 'IMAGE', file: 'FILE' } as const;
+
 export const messagesResolvers: Resolvers = {
   Mutation: {
     sendMessage: (_parent, args, ctx) => sendMessage(ctx, args),
@@ -32,7 +34,7 @@ export const messagesResolvers: Resolvers = {
   },
   Message: {
     id: (message) => message.message_id,
-    kind: (message) => (message.message_type === 'system' ? 'SYSTEM' : 'TEXT'),
+    kind: (message) => KIND[message.message_type],
     createdAt: (message) => message.timestamp,
     clientMessageId: (message) => message.client_message_id ?? null,
     cursor: (message) => cursorOf(message),

@@ -19,6 +19,7 @@ import {
 import { addMessage, clientKeyOf } from '../timeline/service.js';
 import { markSent } from '../reads/service.js';
 import { id, parseInput, userText } from '../validation.js';
+import { attachmentIdsInput, messageTypeOf, takeAttachments } from '../attachments/service.js';
 import { findMessageById, findNumberedSlice, findUnnumberedSlice } from './repository.js';
 
 export type MessagePage = Page<MessageModel>;
@@ -26,14 +27,20 @@ export type MessagePageEdge = Edge<MessageModel>;
 
 const DEFAULT_PAGE = 50;
 
-const sendInput = z.object({
-  chatId: id,
-  content: userText('messageContent').refine((text) => text.trim().length > 0, 'must not be empty'),
-  clientMessageId: z
-    .string()
-    .regex(/^[\x21-\x7E]{1,100}$/, 'must be 1 to 100 printable ASCII characters')
-    .nullish(),
-});
+const sendInput = z
+  .object({
+    chatId: id,
+    content: userText('messageContent'),
+    clientMessageId: z
+      .string()
+      .regex(/^[\x21-\x7E]{1,100}$/, 'must be 1 to 100 printable ASCII characters')
+      .nullish(),
+    attachmentIds: attachmentIdsInput.nullish(),
+  })
+  .refine((fields) => fields.content.trim().length > 0 || fields.attachmentIds?.length, {
+    message: 'must not be empty',
+    path: ['content'],
+  });
 
 /**
  * Stores a message in its chat's timeline and broadcasts it; it is durable before anyone is told
@@ -42,7 +49,12 @@ const sendInput = z.object({
  */
 export async function sendMessage(
   scope: RequestScope,
-  input: { chatId: string; content: string; clientMessageId?: string | null },
+  input: {
+    chatId: string;
+    content: string;
+    clientMessageId?: string | null;
+    attachmentIds?: string[] | null;
+  },
   options: { directOnly?: boolean } = {},
 ): Promise<MessageModel> {
   const viewer = requireViewer(scope);
@@ -54,26 +66,31 @@ export async function sendMessage(
   );
   const sender = toPublicUser(viewer);
   const traceId = newTraceId();
+  const messageId = randomUUID();
+  const clientKey = fields.clientMessageId
+    ? clientKeyOf(chat.chat_id, viewer.user_id, fields.clientMessageId)
+    : undefined;
+  const taken = fields.attachmentIds?.length
+    ? await takeAttachments(scope, chat, fields.attachmentIds, { messageId, clientKey })
+    : null;
   const stored = await addMessage(
     scope.app,
     chat,
     sender,
     {
-      message_id: randomUUID(),
+      message_id: messageId,
       chat_id: chat.chat_id,
       sender_id: viewer.user_id,
       content: fields.content,
       timestamp: new Date(),
-      message_type: 'text',
+      message_type: taken ? messageTypeOf(taken.attachments) : 'text',
+      ...(taken ? { attachments: taken.attachments } : {}),
       ...(fields.clientMessageId ? { client_message_id: fields.clientMessageId } : {}),
     },
-    {
-      clientKey: fields.clientMessageId
-        ? clientKeyOf(chat.chat_id, viewer.user_id, fields.clientMessageId)
-        : undefined,
-      traceId,
-    },
+    // A send that fails from here keeps its uploads: its retry (same clientMessageId) takes them again.
+    { clientKey, traceId },
   );
+  await taken?.attached(stored.message_id);
   scope.app.telemetry.messageSent(scope.origin, traceId, stored);
   scope.app.typing.sent(chat.chat_id, viewer.user_id);
   await markSent(scope.app, chat, viewer, stored);

@@ -172,6 +172,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     RATE_LIMIT_AUTH_PER_IP: '1000000',
     RATE_LIMIT_SENDS_PER_USER: '1000000',
     RATE_LIMIT_CONNECTIONS_PER_IP: '1000000',
+    RATE_LIMIT_UPLOADS_PER_USER: '1000000',
     ...options.env,
   };
   const instances: Instance[] = [];

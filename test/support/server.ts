@@ -46,6 +46,7 @@ export const TEST_ENV: Readonly<Record<string, string>> = {
   RATE_LIMIT_AUTH_PER_IP: '1000000',
   RATE_LIMIT_SENDS_PER_USER: '1000000',
   RATE_LIMIT_CONNECTIONS_PER_IP: '1000000',
+  RATE_LIMIT_UPLOADS_PER_USER: '1000000',
 };
 
 export interface TestServerOptions {
