@@ -98,6 +98,12 @@ export interface Plan {
   };
   yoga: { runSeconds: number; rounds: number; connections: number };
   /**
+   * Scenario 12: attachment uploads (GridFS, through the server). `rounds` uploads of `mib` MiB
+   * one after another (throughput), then `parallel` of them at once while the server's RSS is
+   * sampled (it must stay flat: the bytes are streamed, never held whole).
+   */
+  upload: { mib: number; rounds: number; parallel: number };
+  /**
    * A fresh server for scenario 7 and for each idle run (clean figures), or reuse one (quick:
    * fewer process starts).
    */
@@ -158,6 +164,7 @@ export function makePlan(quick: boolean, profile: boolean | undefined): Plan {
         bytes: 100,
       },
       yoga: { runSeconds: 0.5, rounds: 1, connections: 8 },
+      upload: { mib: 2, rounds: 2, parallel: 4 },
       freshServers: false,
       commandSamples: 2,
       settleMs: 200,
@@ -210,6 +217,7 @@ export function makePlan(quick: boolean, profile: boolean | undefined): Plan {
       bytes: 100,
     },
     yoga: { runSeconds: 2, rounds: 4, connections: 16 },
+    upload: { mib: 10, rounds: 10, parallel: 20 },
     freshServers: true,
     commandSamples: 5,
     settleMs: 1000,

@@ -30,6 +30,7 @@ import { readScenarios } from './scenarios/read.js';
 import { resumeScenario } from './scenarios/resume.js';
 import { sendScenario } from './scenarios/send.js';
 import { typingScenario } from './scenarios/typing.js';
+import { uploadScenario } from './scenarios/upload.js';
 import { yogaScenario } from './scenarios/yoga.js';
 import { freePort } from '../test/support/ports.js';
 import { fileLimits } from './util.js';
@@ -43,7 +44,7 @@ const { values } = parseArgs({
   },
 });
 const wanted = new Set(
-  (values.only ?? '1,2,3,4,5,6,7,8,9,10,11').split(',').map((part) => part.trim()),
+  (values.only ?? '1,2,3,4,5,6,7,8,9,10,11,12').split(',').map((part) => part.trim()),
 );
 const want = (...scenarios: string[]) => scenarios.some((scenario) => wanted.has(scenario));
 const plan = makePlan(values.quick ?? false, values['no-profile'] ? false : values.profile);
@@ -172,6 +173,7 @@ try {
   if (want('9')) {
     await scenario('9 resume under concurrent senders', () => resumeScenario(bench));
   }
+  if (want('12')) await scenario('12 upload', () => uploadScenario(bench));
 } finally {
   await cleanUp();
 }
