@@ -54,6 +54,8 @@ const config = loadConfig({
   RATE_LIMIT_AUTH_PER_IP: UNLIMITED,
   RATE_LIMIT_SENDS_PER_USER: UNLIMITED,
   RATE_LIMIT_CONNECTIONS_PER_IP: UNLIMITED,
+  RATE_LIMIT_UPLOADS_PER_USER: UNLIMITED,
+  UPLOAD_BYTES_PER_DAY: UNLIMITED,
   // Set: the server collects its metrics (and the driver monitors commands), as with METRICS_TOKEN.
   METRICS_TOKEN: process.env.BENCH_METRICS_TOKEN || undefined,
 });
