@@ -462,7 +462,9 @@ describe.each(['gridfs', 's3'] as const)('attachments on %s', (store) => {
   it('refuses an "image" that is not one, and deletes its bytes', async () => {
     // Declared image/png: the bytes must be a PNG that decodes (a file would be declared as one).
     const truncated = { ...png, bytes: png.bytes.subarray(0, 100) };
-    for (const file of [fakePng, truncated]) {
+    // A real image, but not the type declared: the magic bytes tell.
+    const jpegAsPng = { ...png, bytes: await sharp(png.bytes).jpeg().toBuffer() };
+    for (const file of [fakePng, truncated, jpegAsPng]) {
       const upload = (await createUpload(server, a, chatId, file)).data!.createUpload;
       const response = await put(upload, file);
       if (store === 'gridfs') {
@@ -554,14 +556,26 @@ describe.each(['gridfs', 's3'] as const)('attachments on %s', (store) => {
     const ours = [...orphans, never];
     const swept = await app.db.uploads.find({ _id: { $in: ours }, removed_for: 'orphan' }).count();
     expect(swept).toBe(3);
-    // Every orphan was taken by one sweeper (other tests' uploads may be swept too).
-    expect(removed[0]! + removed[1]!).toBeGreaterThanOrEqual(3);
+    // Each orphan was taken by one of the two sweepers (earlier tests left none).
+    expect(removed[0]! + removed[1]!).toBe(3);
     for (const id of orphans) {
       expect(await storedSize(server, uploadKey(id))).toBeNull();
     }
     expect(await storedSize(server, thumbnailKey(orphans[0]!))).toBeNull();
     expect(await storedSize(server, uploadKey(attached))).not.toBeNull();
     expect(errorCode(await send(server, a, chatId, [orphans[1]!]))).toBe('BAD_USER_INPUT');
+
+    // A sweep and a send racing for one upload: it is attached with its bytes, or swept, not both.
+    for (let round = 0; round < 3; round += 1) {
+      const contested = await uploaded(server, a, chatId, textFile);
+      const [, sent] = await Promise.all([
+        sweepOrphans(app, later),
+        send(server, a, chatId, [contested]),
+      ]);
+      const size = await storedSize(server, uploadKey(contested));
+      if (sent.data?.sendMessage) expect(size).toBe(textFile.bytes.length);
+      else expect([errorCode(sent), size]).toEqual(['BAD_USER_INPUT', null]);
+    }
   });
 });
 

@@ -314,6 +314,8 @@ export async function attachmentLinks(scope: RequestScope, attachment: Attachmen
 
 /** At most this many uploads are looked at per sweep (the next sweep takes the rest). */
 const SWEEP_BATCH = 500;
+/** A sweeper's claim older than this is taken over (it died before removing the upload). */
+const SWEEP_TAKEOVER_MS = 10 * 60 * 1000;
 
 /**
  * Deletes the bytes of uploads started more than an hour before `now` and not attached. Safe with
@@ -332,6 +334,8 @@ export async function sweepOrphans(app: App, now = new Date()): Promise<number> 
       await markAttached(app.db, [upload._id], claim.message_id);
       continue;
     }
+    // Another sweeper's, unless it took it long ago and died before finishing.
+    if (claim !== 'taken' && claim.at.getTime() > now.getTime() - SWEEP_TAKEOVER_MS) continue;
     await removeBytes(app, upload);
     await markRemoved(app.db, upload._id, 'orphan');
     removed += 1;
