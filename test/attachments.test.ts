@@ -439,10 +439,25 @@ describe.each(['gridfs', 's3'] as const)('attachments on %s', (store) => {
       expect(response.status).toBe(403);
     }
     expect(await storedSize(server, key)).toBeNull();
+    // Fewer bytes than declared are refused too.
+    const short = await put(upload, declared, Buffer.alloc(999, 1));
+    expect(short.status).toBe(store === 'gridfs' ? 400 : 403);
+    expect(await storedSize(server, key)).toBeNull();
     // Nothing to attach; the right bytes may still be sent.
     expect(errorCode(await send(server, a, chatId, [upload.id]))).toBe('BAD_USER_INPUT');
     expect((await put(upload, declared)).ok).toBe(true);
     expect((await send(server, a, chatId, [upload.id])).errors).toBeUndefined();
+
+    // A store that let a wrong size through (one that ignores signed headers): the attach
+    // checks, refuses and deletes.
+    const lax = (await createUpload(server, a, chatId, declared)).data!.createUpload;
+    await server.service.app.attachments.store.put(
+      uploadKey(lax.id),
+      Buffer.alloc(500),
+      'text/plain',
+    );
+    expect(errorCode(await send(server, a, chatId, [lax.id]))).toBe('BAD_USER_INPUT');
+    expect(await storedSize(server, uploadKey(lax.id))).toBeNull();
   });
 
   it('refuses an upload above MAX_UPLOAD_BYTES before any byte is sent', async () => {
@@ -564,6 +579,14 @@ describe.each(['gridfs', 's3'] as const)('attachments on %s', (store) => {
     expect(await storedSize(server, thumbnailKey(orphans[0]!))).toBeNull();
     expect(await storedSize(server, uploadKey(attached))).not.toBeNull();
     expect(errorCode(await send(server, a, chatId, [orphans[1]!]))).toBe('BAD_USER_INPUT');
+
+    // A send that took its upload but died before recording it: the upload stays its.
+    const taken = await uploaded(server, a, chatId, textFile);
+    const longAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    await app.db.uploadClaims.insertOne({ _id: taken, message_id: 'a-message', at: longAgo });
+    await sweepOrphans(app, later);
+    expect(await storedSize(server, uploadKey(taken))).toBe(textFile.bytes.length);
+    expect((await app.db.uploads.findOne({ _id: taken }))?.attached_to).toBe('a-message');
 
     // A sweep and a send racing for one upload: it is attached with its bytes, or swept, not both.
     for (let round = 0; round < 3; round += 1) {
