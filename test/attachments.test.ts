@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweepOrphans } from '../src/attachments/service.js';
 import { thumbnailKey, uploadKey } from '../src/attachments/store.js';
+import { createGroup, removeMember } from './support/groups.js';
 import { startS3, type RunningS3 } from './support/s3proxy.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { openEventStream, type SseEvent } from './support/sse.js';
@@ -396,6 +397,27 @@ describe.each(['gridfs', 's3'] as const)('attachments on %s', (store) => {
       await fetch(`${server.url}/api/chats`, { headers: { authorization: `Bearer ${b.token}` } })
     ).json()) as Json[];
     expect(chats.find((chat) => chat.chat_id === chatId)?.last_message).toBe('[file] report.txt');
+  });
+
+  it('works in groups: members get links; a removed member gets none and cannot upload', async () => {
+    const group = await createGroup(server, a, [b, c]);
+    const imageId = await uploaded(server, a, group.id, png);
+    expect((await send(server, a, group.id, [imageId], 'for everyone')).errors).toBeUndefined();
+    const readBy = (user: TestUser) =>
+      server.gql<{ chat: { messages: { edges: { node: Message }[] } } | null }>(
+        MESSAGES,
+        { chatId: group.id },
+        user.token,
+      );
+    const [picture] = (await readBy(c)).data!.chat!.messages.edges.at(-1)!.node.attachments;
+    expect((await download(picture!.url)).bytes.equals(png.bytes)).toBe(true);
+    expect((await fetch(picture!.thumbnailUrl!)).status).toBe(200);
+
+    expect((await removeMember(server, a, group.id, c)).errors).toBeUndefined();
+    expect((await readBy(c)).data?.chat).toBeNull();
+    expect(errorCode(await createUpload(server, c, group.id, png))).toBe('FORBIDDEN');
+    const seenByB = (await readBy(b)).data!.chat!.messages.edges.map((edge) => edge.node);
+    expect(seenByB.find((node) => node.content === 'for everyone')?.attachments).toHaveLength(1);
   });
 
   it('refuses more bytes than declared, and keeps none of them', async () => {
