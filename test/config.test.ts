@@ -75,4 +75,32 @@ describe('configuration', () => {
       loadConfig({ CORS_ORIGINS: 'http://localhost:3000, https://chat.example.com' }).corsOrigins,
     ).toEqual(['http://localhost:3000', 'https://chat.example.com']);
   });
+
+  it('configures attachments: GridFS by default, S3 only with a bucket', () => {
+    expect(loadConfig({}).attachments).toEqual({
+      maxUploadBytes: 25 * 1024 * 1024,
+      bytesPerDay: 500 * 1024 * 1024,
+      downloadUrlSeconds: 300,
+      publicUrl: undefined,
+      store: { kind: 'gridfs' },
+    });
+    expect(() => loadConfig({ ATTACHMENT_STORE: 's3' })).toThrow(/S3_BUCKET/);
+    expect(() => loadConfig({ PUBLIC_URL: 'ftp://example.com' })).toThrow(/PUBLIC_URL/);
+    const s3 = loadConfig({
+      ATTACHMENT_STORE: 's3',
+      S3_BUCKET: 'chat-files',
+      S3_ENDPOINT: 'http://127.0.0.1:9000',
+      PUBLIC_URL: 'https://chat.example.com/',
+    }).attachments;
+    expect(s3.publicUrl).toBe('https://chat.example.com');
+    expect(s3.store).toEqual({
+      kind: 's3',
+      endpoint: 'http://127.0.0.1:9000',
+      region: 'us-east-1',
+      bucket: 'chat-files',
+      accessKeyId: undefined,
+      secretAccessKey: undefined,
+      forcePathStyle: true,
+    });
+  });
 });

@@ -1,6 +1,6 @@
 import type { Resolvers } from '../generated/graphql.js';
 import type { GraphQLContext } from '../graphql/context.js';
-import { attachmentLinks, createUpload, type AttachmentModel } from './service.js';
+import { attachmentLink, createUpload, type AttachmentModel } from './service.js';
 
 const KIND = { image: 'IMAGE', file: 'FILE' } as const;
 
@@ -23,8 +23,8 @@ export const attachmentsResolvers: Resolvers = {
     width: (attachment) => attachment.width ?? null,
     height: (attachment) => attachment.height ?? null,
     url: async (attachment: AttachmentModel, _args: unknown, ctx: GraphQLContext) =>
-      (await attachmentLinks(ctx, attachment)).url,
-    thumbnailUrl: async (attachment: AttachmentModel, _args: unknown, ctx: GraphQLContext) =>
-      (await attachmentLinks(ctx, attachment)).thumbnailUrl,
+      (await attachmentLink(ctx, attachment, 'original'))!,
+    thumbnailUrl: (attachment: AttachmentModel, _args: unknown, ctx: GraphQLContext) =>
+      attachmentLink(ctx, attachment, 'thumbnail'),
   },
 };

@@ -40,6 +40,12 @@ export function attachmentRoutes(app: App, store: GridFsStore): FastifyPluginAsy
 
     routes.put<{ Params: { uploadId: string }; Querystring: LinkQuery }>(
       UPLOAD_ROUTE,
+      {
+        schema: {
+          tags: ['attachments'],
+          summary: "An upload's bytes, to the signed uploadUrl of createUpload (GraphQL)",
+        },
+      },
       async (request, reply) => {
         const { uploadId } = request.params;
         const { expires = '', signature = '' } = request.query;
@@ -100,6 +106,12 @@ export function attachmentRoutes(app: App, store: GridFsStore): FastifyPluginAsy
 
     routes.get<{ Querystring: LinkQuery & { key?: string; type?: string; disposition?: string } }>(
       DOWNLOAD_ROUTE,
+      {
+        schema: {
+          tags: ['attachments'],
+          summary: 'An attachment, from a signed link of Attachment.url or thumbnailUrl (GraphQL)',
+        },
+      },
       async (request, reply) => {
         const {
           key = '',

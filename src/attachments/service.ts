@@ -282,18 +282,32 @@ export const messageTypeOf = (attachments: AttachmentDoc[]) =>
   attachments.every((attachment) => attachment.kind === 'image') ? 'image' : 'file';
 
 /**
- * Links to an attachment's bytes and thumbnail, for a member of its chat: signed, valid for
+ * A link to an attachment's bytes (or its thumbnail), for a member of its chat: signed, valid for
  * DOWNLOAD_URL_SECONDS. Images of an allow-listed type are shown inline; anything else downloads
- * (`Content-Disposition: attachment`, as bytes of unknown type).
+ * (`Content-Disposition: attachment`, as bytes of unknown type). Null: no thumbnail.
  */
-export async function attachmentLinks(scope: RequestScope, attachment: AttachmentModel) {
+export async function attachmentLink(
+  scope: RequestScope,
+  attachment: AttachmentModel,
+  variant: 'original' | 'thumbnail',
+): Promise<string | null> {
   const viewer = requireViewer(scope);
   const chat = await scope.loaders.chats.load(attachment.chat_id);
   if (!chat?.participants.includes(viewer.user_id)) throw forbidden('User not in chat');
   const { store } = scope.app.attachments;
   const expiresAt = new Date(Date.now() + scope.app.config.attachments.downloadUrlSeconds * 1000);
+  if (variant === 'thumbnail') {
+    return attachment.thumbnail_key
+      ? store.downloadUrl({
+          key: attachment.thumbnail_key,
+          contentType: THUMBNAIL_TYPE,
+          disposition: 'inline',
+          expiresAt,
+        })
+      : null;
+  }
   const inline = attachment.kind === 'image' && isInlineImageType(attachment.content_type);
-  const url = await store.downloadUrl({
+  return store.downloadUrl({
     key: attachment.storage_key,
     contentType: inline ? attachment.content_type : 'application/octet-stream',
     disposition: contentDisposition(attachment.file_name, {
@@ -301,15 +315,6 @@ export async function attachmentLinks(scope: RequestScope, attachment: Attachmen
     }),
     expiresAt,
   });
-  const thumbnailUrl = attachment.thumbnail_key
-    ? await store.downloadUrl({
-        key: attachment.thumbnail_key,
-        contentType: THUMBNAIL_TYPE,
-        disposition: 'inline',
-        expiresAt,
-      })
-    : null;
-  return { url, thumbnailUrl };
 }
 
 /** At most this many uploads are looked at per sweep (the next sweep takes the rest). */
