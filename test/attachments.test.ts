@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweepOrphans } from '../src/attachments/service.js';
-import { thumbnailKey, uploadKey } from '../src/attachments/store.js';
+import { sealedKey, thumbnailKey, uploadKey } from '../src/attachments/store.js';
 import { createGroup, removeMember } from './support/groups.js';
 import { startS3, type RunningS3 } from './support/s3proxy.js';
 import { startTestServer, type TestServer } from './support/server.js';
@@ -194,6 +194,15 @@ async function download(url: string) {
 /** The store's object for `key`: its size, or null when there is none. */
 const storedSize = (server: TestServer, key: string) =>
   server.service.app.attachments.store.size(key);
+
+/** The size of an upload's bytes wherever they are (as PUT, or sealed once checked), or null. */
+async function storedBytes(server: TestServer, uploadId: string) {
+  for (const key of [uploadKey(uploadId), sealedKey(uploadId)]) {
+    const size = await storedSize(server, key);
+    if (size !== null) return size;
+  }
+  return null;
+}
 
 describe.each(['gridfs', 's3'] as const)('attachments on %s', (store) => {
   let server: TestServer;
@@ -479,7 +488,7 @@ describe.each(['gridfs', 's3'] as const)('attachments on %s', (store) => {
       'text/plain',
     );
     expect(errorCode(await send(server, a, chatId, [lax.id]))).toBe('BAD_USER_INPUT');
-    expect(await storedSize(server, uploadKey(lax.id))).toBeNull();
+    expect(await storedBytes(server, lax.id)).toBeNull();
   });
 
   it('refuses an upload above MAX_UPLOAD_BYTES before any byte is sent', async () => {
@@ -512,7 +521,7 @@ describe.each(['gridfs', 's3'] as const)('attachments on %s', (store) => {
       }
       const sent = await send(server, a, chatId, [upload.id]);
       expect(errorCode(sent)).toBe('BAD_USER_INPUT');
-      expect(await storedSize(server, uploadKey(upload.id))).toBeNull();
+      expect(await storedBytes(server, upload.id)).toBeNull();
       expect(await storedSize(server, thumbnailKey(upload.id))).toBeNull();
     }
   });
@@ -529,8 +538,46 @@ describe.each(['gridfs', 's3'] as const)('attachments on %s', (store) => {
     const readByC = await server.gql<{ chat: unknown }>(MESSAGES, { chatId }, c.token);
     expect(readByC.data?.chat).toBeNull();
 
-    expect((await send(server, a, chatId, [imageId])).errors).toBeUndefined();
+    const attached = (await send(server, a, chatId, [imageId])).data!.sendMessage;
     expect(errorCode(await send(server, a, chatId, [imageId]))).toBe('CONFLICT');
+
+    // The upload link works for a while: PUT again, it changes nothing that was checked and sent.
+    const other = Buffer.from(png.bytes).fill(0, 200);
+    const link = await server.service.app.attachments.store.uploadUrl({
+      uploadId: imageId,
+      key: uploadKey(imageId),
+      contentType: 'image/png',
+      size: png.bytes.length,
+      expiresAt: new Date(Date.now() + 60_000),
+    });
+    const replaced = await fetch(link, {
+      method: 'PUT',
+      headers: { 'content-type': 'image/png' },
+      body: new Uint8Array(other),
+    });
+    expect(replaced.status).toBe(store === 'gridfs' ? 409 : 200);
+    const served = await download(attached.attachments[0]!.url);
+    expect(served.bytes.equals(png.bytes)).toBe(true);
+    if (store === 'gridfs') {
+      // Bytes stored whose check did not finish (the server stopped in between): a second PUT is
+      // refused too, and the check runs when the upload is attached.
+      const fileId = await uploaded(server, a, chatId, textFile);
+      await server.service.app.db.uploads.updateOne(
+        { _id: fileId },
+        { $unset: { checked_at: '', kind: '' } },
+      );
+      const uploadUrl = await server.service.app.attachments.store.uploadUrl({
+        uploadId: fileId,
+        key: uploadKey(fileId),
+        contentType: textFile.contentType,
+        size: textFile.bytes.length,
+        expiresAt: new Date(Date.now() + 60_000),
+      });
+      const upload = { id: fileId, uploadUrl } as Upload;
+      expect((await put(upload, textFile)).status).toBe(409);
+      const sent = await send(server, a, chatId, [fileId]);
+      expect(sent.data?.sendMessage.attachments[0]?.kind).toBe('FILE');
+    }
     expect(errorCode(await send(server, a, chatId, [imageId, imageId]))).toBe('BAD_USER_INPUT');
     const unknown = await send(server, a, chatId, ['00000000-0000-4000-8000-000000000000']);
     expect(errorCode(unknown)).toBe('NOT_FOUND');
@@ -586,7 +633,7 @@ describe.each(['gridfs', 's3'] as const)('attachments on %s', (store) => {
     // Within the hour nothing of these goes.
     const beforeHour = new Date(Date.now() + 59 * 60 * 1000);
     await sweepOrphans(app, beforeHour);
-    expect(await storedSize(server, uploadKey(orphans[0]!))).not.toBeNull();
+    expect(await storedBytes(server, orphans[0]!)).not.toBeNull();
 
     const later = new Date(Date.now() + 61 * 60 * 1000);
     const removed = await Promise.all([sweepOrphans(app, later), sweepOrphans(app, later)]);
@@ -596,10 +643,10 @@ describe.each(['gridfs', 's3'] as const)('attachments on %s', (store) => {
     // Each orphan was taken by one of the two sweepers (earlier tests left none).
     expect(removed[0]! + removed[1]!).toBe(3);
     for (const id of orphans) {
-      expect(await storedSize(server, uploadKey(id))).toBeNull();
+      expect(await storedBytes(server, id)).toBeNull();
     }
     expect(await storedSize(server, thumbnailKey(orphans[0]!))).toBeNull();
-    expect(await storedSize(server, uploadKey(attached))).not.toBeNull();
+    expect(await storedBytes(server, attached)).not.toBeNull();
     expect(errorCode(await send(server, a, chatId, [orphans[1]!]))).toBe('BAD_USER_INPUT');
 
     // A send that took its upload but died before recording it: the upload stays its.
@@ -607,7 +654,7 @@ describe.each(['gridfs', 's3'] as const)('attachments on %s', (store) => {
     const longAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
     await app.db.uploadClaims.insertOne({ _id: taken, message_id: 'a-message', at: longAgo });
     await sweepOrphans(app, later);
-    expect(await storedSize(server, uploadKey(taken))).toBe(textFile.bytes.length);
+    expect(await storedBytes(server, taken)).toBe(textFile.bytes.length);
     expect((await app.db.uploads.findOne({ _id: taken }))?.attached_to).toBe('a-message');
 
     // A sweep and a send racing for one upload: it is attached with its bytes, or swept, not both.
@@ -617,7 +664,7 @@ describe.each(['gridfs', 's3'] as const)('attachments on %s', (store) => {
         sweepOrphans(app, later),
         send(server, a, chatId, [contested]),
       ]);
-      const size = await storedSize(server, uploadKey(contested));
+      const size = await storedBytes(server, contested);
       if (sent.data?.sendMessage) expect(size).toBe(textFile.bytes.length);
       else expect([errorCode(sent), size]).toEqual(['BAD_USER_INPUT', null]);
     }

@@ -97,6 +97,11 @@ export class GridFsStore implements AttachmentStore {
     await this.receive(key, Readable.from([bytes]), contentType, bytes.length);
   }
 
+  /** The upload route takes one PUT per upload (a second is refused): nothing to move. */
+  async seal(_uploadId: string, key: string) {
+    return key;
+  }
+
   async size(key: string) {
     const file = await this.db
       .collection<{ _id: string; length: number }>(`${BUCKET}.files`)

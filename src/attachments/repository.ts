@@ -17,7 +17,7 @@ export const findUploads = ({ uploads }: Database, uploadIds: readonly string[])
 export async function recordChecked(
   { uploads }: Database,
   uploadId: string,
-  found: Pick<UploadDoc, 'kind' | 'width' | 'height' | 'thumbnail_key'>,
+  found: Pick<UploadDoc, 'kind' | 'width' | 'height' | 'thumbnail_key' | 'storage_key'>,
 ) {
   await uploads.updateOne({ _id: uploadId }, { $set: { ...found, checked_at: new Date() } });
 }

@@ -59,7 +59,12 @@ export function attachmentRoutes(app: App, store: GridFsStore): FastifyPluginAsy
         }
         const upload = await findUpload(app.db, uploadId);
         if (!upload || upload.removed_at) return refuse(reply, 404, 'Upload not found');
-        if (upload.checked_at || arriving.has(uploadId)) {
+        // Bytes stored before (their check, if it did not finish, runs when they are attached).
+        if (
+          upload.checked_at ||
+          arriving.has(uploadId) ||
+          (await store.size(upload.storage_key)) !== null
+        ) {
           return refuse(reply, 409, 'The bytes of this upload were sent already');
         }
         if (mediaType(request.headers['content-type']) !== upload.content_type) {

@@ -6,6 +6,7 @@
  */
 import type { Readable } from 'node:stream';
 import {
+  CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -15,7 +16,15 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { S3Config } from '../config.js';
-import type { AttachmentStore, DownloadTarget, UploadTarget } from './store.js';
+import {
+  sealedKey,
+  type AttachmentStore,
+  type DownloadTarget,
+  type UploadTarget,
+} from './store.js';
+
+const isNotFound = (error: unknown) =>
+  error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404;
 
 const secondsUntil = (at: Date) => Math.max(1, Math.ceil((at.getTime() - Date.now()) / 1000));
 
@@ -80,13 +89,35 @@ export class S3Store implements AttachmentStore {
     );
   }
 
+  /**
+   * A presigned PUT may be repeated until its link expires: the bytes are copied to a key no link
+   * names before they are checked, and the uploaded object deleted.
+   */
+  async seal(uploadId: string, key: string) {
+    const sealed = sealedKey(uploadId);
+    try {
+      await this.client.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: sealed,
+          CopySource: `${this.bucket}/${encodeURIComponent(key)}`,
+        }),
+      );
+    } catch (error) {
+      // Moved already (by an earlier check), or never PUT: the caller finds out which.
+      if (isNotFound(error)) return sealed;
+      throw error;
+    }
+    await this.remove(key);
+    return sealed;
+  }
+
   async size(key: string) {
     try {
       const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
       return head.ContentLength ?? 0;
     } catch (error) {
-      if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404)
-        return null;
+      if (isNotFound(error)) return null;
       throw error;
     }
   }

@@ -22,6 +22,7 @@ import {
   bytesUploadedSince,
   claimUpload,
   findUnattachedBefore,
+  findUpload,
   findUploads,
   insertUpload,
   markAttached,
@@ -30,7 +31,7 @@ import {
   releaseClaims,
 } from './repository.js';
 import { isInlineImageType, sniffImageType, SNIFF_BYTES } from './sniff.js';
-import { thumbnailKey, uploadKey } from './store.js';
+import { sealedKey, thumbnailKey, uploadKey } from './store.js';
 
 /** Unattached uploads are deleted this long after they were started. */
 export const ORPHAN_AFTER_MS = 60 * 60 * 1000;
@@ -138,35 +139,51 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** What the stored bytes are: a file, or (declared as an inline image type) that image. */
-async function inspect(app: App, upload: UploadDoc) {
+/** What the bytes at `key` are: a file, or (declared as an inline image type) that image. */
+async function inspect(app: App, upload: UploadDoc, key: string) {
   const { store } = app.attachments;
   if (!isInlineImageType(upload.content_type)) return { kind: 'file' as const };
-  const head = await readAll(
-    await store.read(upload.storage_key, { start: 0, end: SNIFF_BYTES - 1 }),
-  );
+  const head = await readAll(await store.read(key, { start: 0, end: SNIFF_BYTES - 1 }));
   const refused = `Upload ${upload._id} is not a ${upload.content_type} image`;
   if (sniffImageType(head) !== upload.content_type) throw new MismatchError(refused);
-  const image = await describeImage(await readAll(await store.read(upload.storage_key))).catch(
-    () => {
-      throw new MismatchError(refused);
-    },
-  );
-  const key = thumbnailKey(upload._id);
-  await store.put(key, image.thumbnail, THUMBNAIL_TYPE);
-  return { kind: 'image' as const, width: image.width, height: image.height, thumbnail_key: key };
+  const image = await describeImage(await readAll(await store.read(key))).catch(() => {
+    throw new MismatchError(refused);
+  });
+  const thumbnail = thumbnailKey(upload._id);
+  await store.put(thumbnail, image.thumbnail, THUMBNAIL_TYPE);
+  return {
+    kind: 'image' as const,
+    width: image.width,
+    height: image.height,
+    thumbnail_key: thumbnail,
+  };
 }
 
 /**
  * Checks an upload's stored bytes once (GridFS: at the end of its PUT; S3: when it is first
- * attached, the store telling nobody of a PUT): exactly the declared size, and an allow-listed
- * image type only if the bytes are that image. Bytes that fail are deleted: the upload cannot be
- * attached (MismatchError).
+ * attached, the store telling nobody of a PUT), where its upload link can no longer change them:
+ * exactly the declared size, and an allow-listed image type only if the bytes are that image.
+ * Bytes that fail are deleted: the upload cannot be attached (MismatchError).
  */
 export async function checkUpload(app: App, upload: UploadDoc): Promise<UploadDoc> {
   if (upload.checked_at) return upload;
+  // Sends racing with one upload check it one after another, each seeing the one before.
+  return checking.run(upload._id, async () => {
+    const current = await findUpload(app.db, upload._id);
+    if (!current || current.removed_at) {
+      throw badInput(`Upload ${upload._id} can no longer be attached`, 'attachmentIds');
+    }
+    return current.checked_at ? current : checkNow(app, current);
+  });
+}
+
+/** Uploads being checked in this process. */
+const checking = new KeyedQueue();
+
+async function checkNow(app: App, upload: UploadDoc): Promise<UploadDoc> {
   const { store } = app.attachments;
-  const size = await store.size(upload.storage_key);
+  const key = await store.seal(upload._id, upload.storage_key);
+  const size = await store.size(key);
   if (size === null) {
     throw badInput(`Upload ${upload._id} has no bytes yet: PUT them first`, 'attachmentIds');
   }
@@ -176,7 +193,7 @@ export async function checkUpload(app: App, upload: UploadDoc): Promise<UploadDo
         `Upload ${upload._id} has ${size} bytes, not the ${upload.size} declared`,
       );
     }
-    const found = await inspect(app, upload);
+    const found = { ...(await inspect(app, upload, key)), storage_key: key };
     await recordChecked(app.db, upload._id, found);
     return { ...upload, ...found, checked_at: new Date() };
   } catch (error) {
@@ -188,12 +205,16 @@ export async function checkUpload(app: App, upload: UploadDoc): Promise<UploadDo
   }
 }
 
+/** Every object an upload may have left: as PUT, sealed, its thumbnail. */
 async function removeBytes(app: App, upload: UploadDoc) {
   const { store } = app.attachments;
-  await Promise.all([
-    store.remove(upload.storage_key),
-    store.remove(upload.thumbnail_key ?? thumbnailKey(upload._id)),
+  const keys = new Set([
+    upload.storage_key,
+    uploadKey(upload._id),
+    sealedKey(upload._id),
+    thumbnailKey(upload._id),
   ]);
+  await Promise.all([...keys].map((key) => store.remove(key)));
 }
 
 const attachmentOf = (upload: UploadDoc): AttachmentDoc => ({

@@ -35,6 +35,12 @@ export interface AttachmentStore {
   size(key: string): Promise<number | null>;
   /** The object's bytes, or those from `start` to `end` inclusive. */
   read(key: string, range?: { start: number; end: number }): Promise<Readable>;
+  /**
+   * Puts an upload's bytes, PUT to `key`, where its upload link can no longer change them (the
+   * link works for a while after the PUT, and the bytes are about to be checked); resolves with
+   * their key from then on.
+   */
+  seal(uploadId: string, key: string): Promise<string>;
   /** Deletes the object; deleting one that is not there is no error. */
   remove(key: string): Promise<void>;
 }
@@ -45,3 +51,5 @@ export interface AttachmentStore {
  */
 export const uploadKey = (uploadId: string) => `uploads/${uploadId}`;
 export const thumbnailKey = (uploadId: string) => `thumbnails/${uploadId}`;
+/** Where a store whose clients PUT directly keeps an upload's bytes once they are checked. */
+export const sealedKey = (uploadId: string) => `files/${uploadId}`;

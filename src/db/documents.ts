@@ -131,6 +131,7 @@ export interface UploadDoc {
   /** As declared; the bytes must be exactly this many. */
   size: number;
   created_at: Date;
+  /** Where its bytes are: PUT to, then (once checked) where the store sealed them. */
   storage_key: string;
   /** Set once the stored bytes were checked: what they turned out to be. */
   checked_at?: Date;
