@@ -3,7 +3,7 @@
  * it gets, then sends a message naming the upload (`sendMessage(…, attachmentIds)`). An upload is
  * checked once its bytes are stored (size exact; an allow-listed image type must be that image,
  * else it is refused), attaches once, only by its owner, only in its chat; unattached ones are
- * deleted after an hour (./sweeper.ts). Links to the bytes are signed, short-lived and issued to
+ * deleted after an hour (`sweepOrphans`, run by ./setup.ts). Links to the bytes are signed, short-lived and issued to
  * the chat's members only.
  */
 import { randomUUID } from 'node:crypto';
@@ -34,11 +34,11 @@ import { isInlineImageType, sniffImageType, SNIFF_BYTES } from './sniff.js';
 import { sealedKey, thumbnailKey, uploadKey } from './store.js';
 
 /** Unattached uploads are deleted this long after they were started. */
-export const ORPHAN_AFTER_MS = 60 * 60 * 1000;
+const ORPHAN_AFTER_MS = 60 * 60 * 1000;
 /** How long an upload link works. */
 const UPLOAD_LINK_MS = 15 * 60 * 1000;
 /** The most attachments one message carries. */
-export const MAX_ATTACHMENTS = 10;
+const MAX_ATTACHMENTS = 10;
 
 /** What `createUpload` answers (GraphQL `Upload`). */
 export interface UploadTicket {
