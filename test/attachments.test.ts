@@ -658,7 +658,7 @@ describe.each(['gridfs', 's3'] as const)('attachments on %s', (store) => {
     expect((await app.db.uploads.findOne({ _id: taken }))?.attached_to).toBe('a-message');
 
     // A sweep and a send racing for one upload: it is attached with its bytes, or swept, not both.
-    for (let round = 0; round < 3; round += 1) {
+    for (let round = 0; round < 6; round += 1) {
       const contested = await uploaded(server, a, chatId, textFile);
       const [, sent] = await Promise.all([
         sweepOrphans(app, later),

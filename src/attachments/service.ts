@@ -281,9 +281,11 @@ export async function takeAttachments(
         at: new Date(),
       });
       if (claim === 'taken') taken.push(upload._id);
-      else if (!claim.message_id)
+      else if (!claim.message_id) {
+        // The sweep took it, maybe while this send was sealing bytes the sweep had not seen yet.
+        await removeBytes(app, upload);
         throw badInput(`Upload ${upload._id} has expired`, 'attachmentIds');
-      else if (!send.clientKey || claim.client_key !== send.clientKey) {
+      } else if (!send.clientKey || claim.client_key !== send.clientKey) {
         throw new AppError('CONFLICT', `Upload ${upload._id} is already attached to a message`);
       }
     }
