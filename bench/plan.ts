@@ -23,6 +23,8 @@ export interface Plan {
     mixedChats: number;
     groupMembers: number;
     memberPool: number;
+    /** Scenario 3, issue 16: messages of the group whose history page has reactions and replies. */
+    reactionHistory: number;
   };
   send: {
     seconds: number;
@@ -131,6 +133,7 @@ export function makePlan(quick: boolean, profile: boolean | undefined): Plan {
         mixedChats: 10,
         groupMembers: 10,
         memberPool: 10,
+        reactionHistory: 20,
       },
       send: { seconds: 0.5, connections: 4, legacySenders: 2, window: 4, bytes: 100 },
       fanout: {
@@ -184,6 +187,7 @@ export function makePlan(quick: boolean, profile: boolean | undefined): Plan {
       mixedChats: 50,
       groupMembers: 20,
       memberPool: 40,
+      reactionHistory: 100,
     },
     send: { seconds: 8, connections: 8, legacySenders: 4, window: 8, bytes: 100 },
     fanout: {

@@ -274,3 +274,58 @@ export const READ_STATE_CHATS_PAGE = /* GraphQL */ `
     }
   }
 `;
+
+/** Scenario 3 (issue 16): a group's history with each message's reactions and what it replies to. */
+export const REACTIONS_HISTORY_PAGE = /* GraphQL */ `
+  query ReactionsHistoryPage($chatId: ID!, $last: Int!) {
+    chat(id: $chatId) {
+      messages(last: $last) {
+        edges {
+          node {
+            id
+            content
+            editedAt
+            isDeleted
+            sender {
+              id
+              username
+            }
+            reactions {
+              emoji
+              count
+              reactedByMe
+              users {
+                id
+                username
+              }
+            }
+            replyTo {
+              id
+              content
+              isDeleted
+              sender {
+                id
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+`;
+
+export const SEND_REPLY = /* GraphQL */ `
+  mutation SendReply($chatId: ID!, $content: String!, $replyTo: ID) {
+    sendMessage(chatId: $chatId, content: $content, replyTo: $replyTo) {
+      id
+    }
+  }
+`;
+
+export const ADD_REACTION = /* GraphQL */ `
+  mutation AddReaction($messageId: ID!, $emoji: String!) {
+    addReaction(messageId: $messageId, emoji: $emoji) {
+      id
+    }
+  }
+`;

@@ -19,6 +19,7 @@ import {
 import type { ServerApi } from '../server.js';
 import { mapLimit } from '../util.js';
 import { alternate, cpuPerOp, rowOf, type Variant } from './http-runs.js';
+import { reactionsHistoryRow } from './reactions-read.js';
 
 const RATIO_TARGET = 1.5;
 const fmt = (value: number) => String(Math.round(value * 100) / 100);
@@ -426,6 +427,9 @@ export async function readScenarios(bench: Bench, server: Measured<ServerApi>): 
         ],
       }),
     );
+
+    // Issue 16: a history page with reactions and replies.
+    await reactionsHistoryRow(bench, server, api);
 
     const rawChats = await countCommands(bench, raw, () =>
       fetch(`${raw.baseUrl}/chats`, { headers: { authorization: `Bearer ${token}` } }).then((r) =>

@@ -62,6 +62,58 @@ export async function recordLastMessage(
   );
 }
 
+/**
+ * A message was edited: the summary shows its new text if it shows that message; true if so.
+ * (A summary moving on to a later message meanwhile is written after this one in this process.)
+ */
+export async function recordEditInSummary(
+  { chats }: Database,
+  chatId: string,
+  messageId: string,
+  content: string,
+): Promise<boolean> {
+  const { matchedCount } = await chats.updateOne(
+    { chat_id: chatId, last_message_id: messageId },
+    { $set: { last_message: content } },
+  );
+  return matchedCount > 0;
+}
+
+/**
+ * A message was deleted: a summary showing it (or naming none: the old server's) falls back to
+ * `newest`, the newest message left (null: none); true if it did.
+ */
+export async function recordDeletionInSummary(
+  { chats }: Database,
+  chatId: string,
+  messageId: string,
+  newest: MessageDoc | null,
+): Promise<boolean> {
+  const showing = [{ last_message_id: messageId }, { last_message_id: { $exists: false } }];
+  const { matchedCount } = await chats.updateOne(
+    { chat_id: chatId, $or: showing },
+    {
+      $set: {
+        last_message: newest?.content ?? null,
+        last_message_time: newest?.timestamp ?? null,
+        last_message_id: newest?.message_id ?? null,
+      },
+    },
+  );
+  return matchedCount > 0;
+}
+
+/**
+ * Moves the chat's last number to `seq` (an event that leaves the summary as it is), unless it
+ * is there already. (Not atomic on FerretDB; a number behind only makes the next send search.)
+ */
+export async function recordLastSeq({ chats }: Database, chatId: string, seq: number) {
+  await chats.updateOne(
+    { chat_id: chatId, $or: [{ last_seq: { $exists: false } }, { last_seq: { $lt: seq } }] },
+    { $set: { last_seq: seq } },
+  );
+}
+
 /** Names the newest message of a chat written by the old server (which kept only its text). */
 export async function rememberLastMessageId(
   { chats }: Database,

@@ -1,8 +1,8 @@
 /** Chats: opening one per pair, listing them by activity, and who may see them. */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { ChatDoc } from '../db/documents.js';
-import { reaches, removes, type UserEvent } from '../events/bus.js';
+import type { ChatDoc, MessageDoc } from '../db/documents.js';
+import { reaches, removes, type ChatEvent, type UserEvent } from '../events/bus.js';
 import { isDuplicateKeyError } from '../db/mongo.js';
 import { badInput, forbidden, notFound } from '../errors.js';
 import { requireViewer, type RequestScope } from '../request/scope.js';
@@ -105,14 +105,19 @@ export async function requireDirectChat(scope: RequestScope, chatId: string): Pr
 export const visibleFrom = (chat: ChatDoc, userId: string): number =>
   chat.members?.find((member) => member.user_id === userId)?.visible_from ?? 1;
 
+/** Whether `userId` may see a message of `chat` (one from before numbering: with all history). */
+export const seesMessage = (chat: ChatDoc, userId: string, message: Pick<MessageDoc, 'seq'>) =>
+  (message.seq ?? 1) >= visibleFrom(chat, userId);
+
 /** The participant of a one-to-one chat who is not `userId`. */
 export const otherParticipantId = (chat: ChatDoc, userId: string) =>
   chat.participants.find((participant) => participant !== userId);
 
 /**
  * The caller's chat list as it changes, live: a chat opened with them or a group they were added
- * to (ADDED), a chat with a new event or a new unread count (UPDATED, in each chat's timeline order), a group they left
- * or were removed from (REMOVED). Membership is checked per event.
+ * to (ADDED), a chat whose entry changed (UPDATED, in each chat's timeline order: a new message or
+ * group event, an edit of the message its summary shows, a deletion, a new unread count), a group
+ * they left or were removed from (REMOVED). Membership is checked per event.
  */
 export function followChatList(scope: RequestScope) {
   const userId = requireViewer(scope).user_id;
@@ -122,9 +127,16 @@ export function followChatList(scope: RequestScope) {
     accepts: (event) =>
       event.type === 'chat-list' ||
       event.type === 'unread' ||
-      (reaches(event, userId) && !removes(event, userId)),
+      (reaches(event, userId) && !removes(event, userId) && changesEntry(event)),
   });
 }
+
+/**
+ * Whether a timeline event changes its chat's entry: not a reaction, nor an edit of a message the
+ * summary does not show; a deletion may change the unread count whatever the summary shows.
+ */
+const changesEntry = (event: ChatEvent) =>
+  event.type === 'deleted' || (event.type !== 'reactions' && event.summaryChanged !== false);
 
 /** A user event as the chat-list change it makes (a new event, their unread count: UPDATED). */
 export const chatListEntryOf = (event: UserEvent): ChatListEntry =>

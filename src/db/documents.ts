@@ -98,6 +98,45 @@ export interface MessageDoc {
   client_message_id?: string;
   /** The message's number in its chat's timeline; absent on messages stored before numbering. */
   seq?: number;
+  /** The message it replies to (same chat). */
+  reply_to?: string;
+  /** Set by the latest edit. */
+  edited_at?: Date;
+  /** Set once deleted (never unset): `content` is then erased. */
+  deleted_at?: Date;
+  /** The number of the latest edit or deletion the copy in `messages` shows (see ./derived.ts). */
+  state_seq?: number;
+}
+
+/** Who reacted with which emoji, in the order they did (a snapshot carried by an event). */
+export interface ReactionSnapshot {
+  emoji: string;
+  user_ids: string[];
+}
+
+/**
+ * One user's reaction to a message with one emoji (collection `reactions`). `_id` is
+ * `<message_id>:<user_id>:<emoji>`, so reacting twice stores one; `slot` (0–2) is unique per
+ * (message, user), so a user holds at most three reactions per message, however many adds race.
+ */
+export interface ReactionDoc {
+  _id: string;
+  message_id: string;
+  user_id: string;
+  emoji: string;
+  slot: number;
+  at: Date;
+}
+
+/**
+ * An emoji in use on a message (collection `reaction_emoji`): `_id` `<message_id>:<emoji>`, and
+ * `slot` (0–19) unique per message, so a message holds at most twenty distinct emoji.
+ */
+export interface ReactionEmojiDoc {
+  _id: string;
+  message_id: string;
+  emoji: string;
+  slot: number;
 }
 
 /** What a message keeps of each file sent with it: enough to describe it and to link to it. */
@@ -173,16 +212,41 @@ export interface TimelineEventDoc {
   _id: string;
   chat_id: string;
   seq: number;
-  /** A message; a change of a group's members; a group renamed. */
-  type: 'message' | 'members' | 'renamed';
+  /**
+   * A message; a change of a group's members; a group renamed; a message edited, deleted, or
+   * its reactions changed (the message changes: see MessageChange).
+   */
+  type: TimelineEventType;
   /** When the event was stored (the writing server's clock). */
   at: Date;
   /** `<chat>:<sender>:<clientMessageId>`: unique (sparse), so a retried send stores one event. */
   client_key?: string;
-  /** The message sent, or the SYSTEM message a group event shows as in history. */
+  /**
+   * The message sent, or the SYSTEM message a group event shows as in history; for a message
+   * change, the message it changed as it reads after the change (with that message's `seq`).
+   */
   message: Omit<MessageDoc, '_id'>;
   /** Group events: what changed, and the group as it left it. */
   group?: GroupChange;
+  /** Message changes: the message changed (`message.message_id`, kept apart to query by). */
+  target_id?: string;
+  /** Message changes: who made it, and for reactions what they were after it. */
+  message_change?: MessageChange;
+}
+
+export type TimelineEventType = 'message' | 'members' | 'renamed' | MessageChangeType;
+
+/** The events that change a message already sent. */
+export const MESSAGE_CHANGES = ['edited', 'deleted', 'reactions'] as const;
+export type MessageChangeType = (typeof MESSAGE_CHANGES)[number];
+
+export const isMessageChange = (type: TimelineEventType): type is MessageChangeType =>
+  (MESSAGE_CHANGES as readonly string[]).includes(type);
+
+export interface MessageChange {
+  actor_id: string;
+  /** Reactions events: the message's reactions after it. */
+  reactions?: ReactionSnapshot[];
 }
 
 /**
@@ -228,4 +292,8 @@ export function toPublicUser(user: PublicUser): PublicUser {
 export type UserModel = PublicUser & Partial<Omit<UserDoc, keyof PublicUser>>;
 
 /** What the GraphQL `Message` type resolves from; events carry the sender along. */
-export type MessageModel = MessageDoc & { sender?: PublicUser };
+export type MessageModel = MessageDoc & {
+  sender?: PublicUser;
+  /** Its reactions as an event left them (otherwise they are read). */
+  reactions?: ReactionSnapshot[];
+};

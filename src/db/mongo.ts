@@ -14,6 +14,8 @@ import type {
   ChatDoc,
   MessageDoc,
   ReadPositionDoc,
+  ReactionDoc,
+  ReactionEmojiDoc,
   TimelineEventDoc,
   UploadClaimDoc,
   UploadDoc,
@@ -31,6 +33,8 @@ export interface Database {
   readPositions: Collection<ReadPositionDoc>;
   uploads: Collection<UploadDoc>;
   uploadClaims: Collection<UploadClaimDoc>;
+  reactions: Collection<ReactionDoc>;
+  reactionEmoji: Collection<ReactionEmojiDoc>;
 }
 
 export async function connectDatabase(
@@ -56,6 +60,8 @@ export async function connectDatabase(
     readPositions: db.collection<ReadPositionDoc>('read_positions'),
     uploads: db.collection<UploadDoc>('uploads'),
     uploadClaims: db.collection<UploadClaimDoc>('upload_claims'),
+    reactions: db.collection<ReactionDoc>('reactions'),
+    reactionEmoji: db.collection<ReactionEmojiDoc>('reaction_emoji'),
   };
   await ensureIndexes(database);
   return database;
@@ -66,7 +72,8 @@ export async function connectDatabase(
  * timeline's. Uniqueness of username and email is enforced here, so two racing registrations
  * yield one user. One chat per pair and one event per timeline number ride on the `_id` index,
  * which every MongoDB and FerretDB has; one event per retried send on a sparse unique index
- * (FerretDB has no partial indexes, and counts a missing field as distinct anyway).
+ * (FerretDB has no partial indexes, and counts a missing field as distinct anyway). Reactions:
+ * one per (message, user, emoji) on `_id`, and the per-message limits on unique slots.
  */
 async function ensureIndexes({
   users,
@@ -75,6 +82,8 @@ async function ensureIndexes({
   events,
   readPositions,
   uploads,
+  reactions,
+  reactionEmoji,
 }: Database): Promise<void> {
   await users.createIndex({ username: 1 }, { unique: true });
   await users.createIndex({ email: 1 }, { unique: true });
@@ -90,6 +99,9 @@ async function ensureIndexes({
   await readPositions.createIndex({ chat_id: 1 });
   await uploads.createIndex({ owner_id: 1, created_at: 1 });
   await uploads.createIndex({ created_at: 1 });
+  await events.createIndex({ target_id: 1 }, { sparse: true });
+  await reactions.createIndex({ message_id: 1, user_id: 1, slot: 1 }, { unique: true });
+  await reactionEmoji.createIndex({ message_id: 1, slot: 1 }, { unique: true });
 }
 
 export function isDuplicateKeyError(error: unknown): error is MongoServerError {

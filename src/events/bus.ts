@@ -13,7 +13,14 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
-import type { ChatDoc, GroupChange, MessageDoc, PublicUser } from '../db/documents.js';
+import type {
+  ChatDoc,
+  GroupChange,
+  MessageChange,
+  MessageDoc,
+  PublicUser,
+  TimelineEventType,
+} from '../db/documents.js';
 import type { Sequenced } from './ordering.js';
 import type { Selector } from './outlet.js';
 import { createTopicHub, type TopicSubscription } from './topic-hub.js';
@@ -21,21 +28,35 @@ import { UserFeeds } from './user-feeds.js';
 
 /**
  * An event of a chat's timeline, as subscribers receive it: a message sent (`message`), a group's
- * members changed (`members`), a group renamed (`renamed`).
+ * members changed (`members`), a group renamed (`renamed`), a message edited (`edited`), deleted
+ * (`deleted`) or its reactions changed (`reactions`).
  */
 export interface ChatEvent {
-  type: 'message' | 'members' | 'renamed';
+  type: TimelineEventType;
   chatId: string;
   /** Its number in the chat's timeline; null for a message stored before numbering (replays). */
   seq: number | null;
   /** Whether the chat is a group (the old clients never see those). */
   group: boolean;
-  /** The message sent, or the SYSTEM message a group event shows as in history. */
+  /**
+   * The message sent, or the SYSTEM message a group event shows as in history; for a message
+   * change, the message changed as it reads after it (its own `seq` is the message's).
+   */
   message: MessageDoc;
-  /** Its sender (who made the change). Null only when read back for a user no longer stored. */
+  /**
+   * The message's sender (of a group event: who made the change). Null only when read back for a
+   * user no longer stored.
+   */
   sender: PublicUser | null;
   /** Group events: what changed, and the group as it left it. */
   change?: GroupChange;
+  /** Message changes: who made it (and reactions after it). */
+  messageChange?: MessageChange;
+  /**
+   * Message changes: false when the chat's summary stayed as it was (no chat-list update); absent
+   * when unknown (read back), taken as changed.
+   */
+  summaryChanged?: boolean;
   /**
    * Who may receive it: the chat's members as of the event (and whoever a removal concerns).
    * Set as the event leaves its chat's topic on this instance; absent on events read back for
@@ -184,8 +205,9 @@ function audienceOf(initial: string[]) {
   };
 }
 
+// Every kind of timeline event holds a number: all of them are ordered (not only messages).
 const timelinePosition = (event: UserEvent): Sequenced | null =>
-  event.type === 'message' && event.seq !== null ? { chatId: event.chatId, seq: event.seq } : null;
+  'seq' in event && event.seq !== null ? { chatId: event.chatId, seq: event.seq } : null;
 
 export function localEventTarget(): EventTarget {
   const eventTarget = new EventTarget();

@@ -1,5 +1,5 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { UserModel, ChatDoc, MessageModel, ReadPositionDoc, GroupMember } from '../db/documents.js';
+import type { UserModel, ChatDoc, MessageModel, ReadPositionDoc, ReactionSnapshot, GroupMember } from '../db/documents.js';
 import type { AuthResult } from '../auth/service.js';
 import type { ChatPage, ChatPageEdge, ChatListEntry } from '../chats/service.js';
 import type { MessagePage, MessagePageEdge } from '../messages/service.js';
@@ -237,15 +237,25 @@ export type Message = {
   createdAt: Scalars['DateTime']['output'];
   /** The message's position in its chat, as in `chat.messages` edges: resume from here with `after`. */
   cursor: Scalars['String']['output'];
+  /** When it was deleted; null while it is not. */
+  deletedAt: Maybe<Scalars['DateTime']['output']>;
+  /** When the sender last edited it; null if never. */
+  editedAt: Maybe<Scalars['DateTime']['output']>;
   id: Scalars['ID']['output'];
+  /** A deleted message is a tombstone: its content is erased (reads as an empty string), no reactions. */
+  isDeleted: Scalars['Boolean']['output'];
   /** True when the caller sent this message. */
   isOwn: Scalars['Boolean']['output'];
   kind: MessageKind;
+  /** The emoji people reacted with, each once, in the order they were first used (none when deleted). */
+  reactions: Array<ReactionGroup>;
   /**
    * Members other than the sender who have read this message, most recent readers first (at most
    * `first`, 100 at most). Members who turned read receipts off are not shown.
    */
   readBy: Array<User>;
+  /** The message this one replies to (a deleted one shows as deleted). */
+  replyTo: Maybe<Message>;
   sender: User;
 };
 
@@ -270,10 +280,30 @@ export type MessageConnection = {
   pageInfo: PageInfo;
 };
 
+/** A message was deleted: `message` is its tombstone. */
+export type MessageDeleted = ChatEvent & {
+  __typename?: 'MessageDeleted';
+  /** Who deleted it: its sender, or a group's OWNER or ADMIN. */
+  actor: User;
+  chatId: Scalars['ID']['output'];
+  cursor: Scalars['String']['output'];
+  message: Message;
+  seq: Maybe<Scalars['Int']['output']>;
+};
+
 export type MessageEdge = {
   __typename?: 'MessageEdge';
   cursor: Scalars['String']['output'];
   node: Message;
+};
+
+/** A message was edited: `message` as it reads after the edit. */
+export type MessageEdited = ChatEvent & {
+  __typename?: 'MessageEdited';
+  chatId: Scalars['ID']['output'];
+  cursor: Scalars['String']['output'];
+  message: Message;
+  seq: Maybe<Scalars['Int']['output']>;
 };
 
 /**
@@ -294,6 +324,12 @@ export type Mutation = {
    * group's messages from the moment they join, or all of them with `shareHistory: true`.
    */
   addChatMembers: Chat;
+  /**
+   * Reacts to a message with one emoji (a single emoji grapheme). Once per user and emoji: adding it
+   * again changes nothing. At most 20 distinct emoji per message and 3 per user per message: past
+   * either, BAD_USER_INPUT. A deleted message is BAD_USER_INPUT.
+   */
+  addReaction: Message;
   /** Opens the chat with another user, or returns the one the pair already has. */
   createChat: Chat;
   /**
@@ -306,6 +342,18 @@ export type Mutation = {
    * the caller's daily upload quota (UPLOAD_BYTES_PER_DAY) and upload rate limit.
    */
   createUpload: Upload;
+  /**
+   * Deletes a message for everyone: the sender may, and in a group an OWNER or ADMIN. Its content is
+   * erased, its reactions removed, and the chat's summary falls back to the previous live message.
+   * Deleting a deleted message changes nothing.
+   */
+  deleteMessage: Message;
+  /**
+   * Replaces the content of a message the caller sent (validated as in `sendMessage`); the chat's
+   * summary follows when it is the chat's newest. A deleted message is BAD_USER_INPUT; another's
+   * is FORBIDDEN.
+   */
+  editMessage: Message;
   /**
    * Leaves a group. The last OWNER leaving hands ownership to the longest-standing ADMIN, else
    * MEMBER; the last member leaving closes the group.
@@ -330,12 +378,16 @@ export type Mutation = {
    * a non-member changes nothing. Their live subscriptions to the chat end at once.
    */
   removeChatMember: Chat;
+  /** Takes the caller's reaction back; removing one that is not there changes nothing. */
+  removeReaction: Message;
   /** Renames a group (OWNER or ADMIN). */
   renameChat: Chat;
   /**
    * Stores and broadcasts a message. Retrying with the same `clientMessageId` returns the first
    * message instead of creating another. `attachmentIds` (at most 10) are uploads of the caller's
    * for this chat (`createUpload`), each attached once; with them `content` may be empty.
+   * `replyTo` quotes a message of the same chat the sender can see (not a deleted one); anything
+   * else is BAD_USER_INPUT.
    */
   sendMessage: Message;
   /** Gives a member another role (OWNER only). */
@@ -361,6 +413,12 @@ export type MutationAddChatMembersArgs = {
 };
 
 
+export type MutationAddReactionArgs = {
+  emoji: Scalars['String']['input'];
+  messageId: Scalars['ID']['input'];
+};
+
+
 export type MutationCreateChatArgs = {
   otherUserId: Scalars['ID']['input'];
 };
@@ -377,6 +435,17 @@ export type MutationCreateUploadArgs = {
   contentType: Scalars['String']['input'];
   fileName: Scalars['String']['input'];
   size: Scalars['Int']['input'];
+};
+
+
+export type MutationDeleteMessageArgs = {
+  messageId: Scalars['ID']['input'];
+};
+
+
+export type MutationEditMessageArgs = {
+  content: Scalars['String']['input'];
+  messageId: Scalars['ID']['input'];
 };
 
 
@@ -421,6 +490,12 @@ export type MutationRemoveChatMemberArgs = {
 };
 
 
+export type MutationRemoveReactionArgs = {
+  emoji: Scalars['String']['input'];
+  messageId: Scalars['ID']['input'];
+};
+
+
 export type MutationRenameChatArgs = {
   chatId: Scalars['ID']['input'];
   title: Scalars['String']['input'];
@@ -432,6 +507,7 @@ export type MutationSendMessageArgs = {
   chatId: Scalars['ID']['input'];
   clientMessageId?: InputMaybe<Scalars['String']['input']>;
   content: Scalars['String']['input'];
+  replyTo?: InputMaybe<Scalars['ID']['input']>;
 };
 
 
@@ -494,6 +570,35 @@ export type QuerySearchUsersArgs = {
 
 export type QueryUserArgs = {
   id: Scalars['ID']['input'];
+};
+
+/** Everyone who reacted to a message with one emoji. */
+export type ReactionGroup = {
+  __typename?: 'ReactionGroup';
+  count: Scalars['Int']['output'];
+  /** A single emoji grapheme (e.g. 👍, 👍🏽, 🇫🇷, 👩‍💻). */
+  emoji: Scalars['String']['output'];
+  /** True when the caller is among them. */
+  reactedByMe: Scalars['Boolean']['output'];
+  /** The first of them to react, earliest first (at most 100). */
+  users: Array<User>;
+};
+
+
+/** Everyone who reacted to a message with one emoji. */
+export type ReactionGroupUsersArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** A message's reactions changed: `message.reactions` as they stand after the change. */
+export type ReactionsChanged = ChatEvent & {
+  __typename?: 'ReactionsChanged';
+  /** Whose reaction changed them. */
+  actor: User;
+  chatId: Scalars['ID']['output'];
+  cursor: Scalars['String']['output'];
+  message: Message;
+  seq: Maybe<Scalars['Int']['output']>;
 };
 
 /** Where a member has read a chat up to. */
@@ -722,11 +827,15 @@ export type ResolversTypes = {
   Message: ResolverTypeWrapper<MessageModel>;
   MessageAdded: ResolverTypeWrapper<ChatEventModel>;
   MessageConnection: ResolverTypeWrapper<MessagePage>;
+  MessageDeleted: ResolverTypeWrapper<ChatEventModel>;
   MessageEdge: ResolverTypeWrapper<MessagePageEdge>;
+  MessageEdited: ResolverTypeWrapper<ChatEventModel>;
   MessageKind: MessageKind;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  ReactionGroup: ResolverTypeWrapper<ReactionSnapshot>;
+  ReactionsChanged: ResolverTypeWrapper<ChatEventModel>;
   ReadPosition: ResolverTypeWrapper<ReadPositionDoc>;
   ReadStateChanged: ResolverTypeWrapper<ReadStateEvent>;
   RegisterInput: RegisterInput;
@@ -758,10 +867,14 @@ export type ResolversParentTypes = {
   Message: MessageModel;
   MessageAdded: ChatEventModel;
   MessageConnection: MessagePage;
+  MessageDeleted: ChatEventModel;
   MessageEdge: MessagePageEdge;
+  MessageEdited: ChatEventModel;
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
+  ReactionGroup: ReactionSnapshot;
+  ReactionsChanged: ChatEventModel;
   ReadPosition: ReadPositionDoc;
   ReadStateChanged: ReadStateEvent;
   RegisterInput: RegisterInput;
@@ -818,7 +931,7 @@ export type ChatEdgeResolvers<ContextType = GraphQLContext, ParentType extends R
 };
 
 export type ChatEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ChatEvent'] = ResolversParentTypes['ChatEvent']> = {
-  __resolveType: TypeResolveFn<'ChatRenamed' | 'MembersChanged' | 'MessageAdded' | 'ReadStateChanged' | 'TypingChanged', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'ChatRenamed' | 'MembersChanged' | 'MessageAdded' | 'MessageDeleted' | 'MessageEdited' | 'ReactionsChanged' | 'ReadStateChanged' | 'TypingChanged', ParentType, ContextType>;
 };
 
 export type ChatListEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ChatListEvent'] = ResolversParentTypes['ChatListEvent']> = {
@@ -876,10 +989,15 @@ export type MessageResolvers<ContextType = GraphQLContext, ParentType extends Re
   content?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  deletedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  editedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  isDeleted?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   isOwn?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['MessageKind'], ParentType, ContextType>;
+  reactions?: Resolver<Array<ResolversTypes['ReactionGroup']>, ParentType, ContextType>;
   readBy?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType, RequireFields<MessageReadByArgs, 'first'>>;
+  replyTo?: Resolver<Maybe<ResolversTypes['Message']>, ParentType, ContextType>;
   sender?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 };
 
@@ -896,16 +1014,36 @@ export type MessageConnectionResolvers<ContextType = GraphQLContext, ParentType 
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
 };
 
+export type MessageDeletedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MessageDeleted'] = ResolversParentTypes['MessageDeleted']> = {
+  actor?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  chatId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
+  seq?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
 export type MessageEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MessageEdge'] = ResolversParentTypes['MessageEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
 };
 
+export type MessageEditedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MessageEdited'] = ResolversParentTypes['MessageEdited']> = {
+  chatId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
+  seq?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   addChatMembers?: Resolver<ResolversTypes['Chat'], ParentType, ContextType, RequireFields<MutationAddChatMembersArgs, 'chatId' | 'shareHistory' | 'userIds'>>;
+  addReaction?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationAddReactionArgs, 'emoji' | 'messageId'>>;
   createChat?: Resolver<ResolversTypes['Chat'], ParentType, ContextType, RequireFields<MutationCreateChatArgs, 'otherUserId'>>;
   createGroupChat?: Resolver<ResolversTypes['Chat'], ParentType, ContextType, RequireFields<MutationCreateGroupChatArgs, 'memberIds' | 'title'>>;
   createUpload?: Resolver<ResolversTypes['Upload'], ParentType, ContextType, RequireFields<MutationCreateUploadArgs, 'chatId' | 'contentType' | 'fileName' | 'size'>>;
+  deleteMessage?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationDeleteMessageArgs, 'messageId'>>;
+  editMessage?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationEditMessageArgs, 'content' | 'messageId'>>;
   leaveChat?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationLeaveChatArgs, 'chatId'>>;
   login?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'password' | 'username'>>;
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
@@ -914,6 +1052,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   recoverAccount?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRecoverAccountArgs, 'newPassword' | 'securityPhrase' | 'username'>>;
   register?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRegisterArgs, 'input'>>;
   removeChatMember?: Resolver<ResolversTypes['Chat'], ParentType, ContextType, RequireFields<MutationRemoveChatMemberArgs, 'chatId' | 'userId'>>;
+  removeReaction?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationRemoveReactionArgs, 'emoji' | 'messageId'>>;
   renameChat?: Resolver<ResolversTypes['Chat'], ParentType, ContextType, RequireFields<MutationRenameChatArgs, 'chatId' | 'title'>>;
   sendMessage?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationSendMessageArgs, 'chatId' | 'content'>>;
   setChatMemberRole?: Resolver<ResolversTypes['Chat'], ParentType, ContextType, RequireFields<MutationSetChatMemberRoleArgs, 'chatId' | 'role' | 'userId'>>;
@@ -934,6 +1073,22 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   me?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
   searchUsers?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QuerySearchUsersArgs, 'first' | 'query'>>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
+};
+
+export type ReactionGroupResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReactionGroup'] = ResolversParentTypes['ReactionGroup']> = {
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  emoji?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reactedByMe?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  users?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType, RequireFields<ReactionGroupUsersArgs, 'first'>>;
+};
+
+export type ReactionsChangedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReactionsChanged'] = ResolversParentTypes['ReactionsChanged']> = {
+  actor?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  chatId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
+  seq?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type ReadPositionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReadPosition'] = ResolversParentTypes['ReadPosition']> = {
@@ -1001,10 +1156,14 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Message?: MessageResolvers<ContextType>;
   MessageAdded?: MessageAddedResolvers<ContextType>;
   MessageConnection?: MessageConnectionResolvers<ContextType>;
+  MessageDeleted?: MessageDeletedResolvers<ContextType>;
   MessageEdge?: MessageEdgeResolvers<ContextType>;
+  MessageEdited?: MessageEditedResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  ReactionGroup?: ReactionGroupResolvers<ContextType>;
+  ReactionsChanged?: ReactionsChangedResolvers<ContextType>;
   ReadPosition?: ReadPositionResolvers<ContextType>;
   ReadStateChanged?: ReadStateChangedResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;

@@ -8,6 +8,7 @@ import { attachmentsResolvers } from '../attachments/resolvers.js';
 import { authResolvers } from '../auth/resolvers.js';
 import { chatsResolvers } from '../chats/resolvers.js';
 import { messagesResolvers } from '../messages/resolvers.js';
+import { reactionsResolvers } from '../reactions/resolvers.js';
 import { groupsResolvers } from '../groups/resolvers.js';
 import { readsResolvers } from '../reads/resolvers.js';
 import { timelineResolvers } from '../timeline/resolvers.js';
@@ -50,6 +51,7 @@ export const schema = createSchema<GraphQLContext>({
     chatsResolvers,
     groupsResolvers,
     messagesResolvers,
+    reactionsResolvers,
     timelineResolvers,
     readsResolvers,
     typingResolvers,

@@ -47,7 +47,7 @@ const userIds = z
   .max(100_000)
   .transform((ids) => [...new Set(ids)]);
 
-const MANAGERS: readonly ChatRole[] = ['OWNER', 'ADMIN'];
+export const MANAGERS: readonly ChatRole[] = ['OWNER', 'ADMIN'];
 
 const memberOf = (state: GroupState, userId: string) =>
   state.members.find((member) => member.user_id === userId);

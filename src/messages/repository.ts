@@ -23,6 +23,56 @@ export function findMessageById({ messages }: Database, messageId: string) {
   return messages.findOne({ message_id: messageId }, { projection: { _id: 0 } });
 }
 
+/**
+ * What an edit or a deletion leaves on a message. A field not set must be absent, not undefined
+ * (the driver would write null, and `deleted_at: null` reads as deleted).
+ */
+export type MessageState = Pick<MessageDoc, 'content' | 'edited_at' | 'deleted_at'>;
+
+/**
+ * Writes a message's state as of its change `seq` on its copy, unless a later change is shown
+ * (an edit never over a deletion); true when the copy shows `seq`, a later change or a deletion
+ * afterwards. (On FerretDB two such writes at once can both pass the condition: callers check
+ * and write again.)
+ */
+export async function recordMessageState(
+  { messages }: Database,
+  messageId: string,
+  seq: number,
+  state: MessageState,
+): Promise<boolean> {
+  await messages.updateOne(
+    {
+      message_id: messageId,
+      $or: [{ state_seq: { $exists: false } }, { state_seq: { $lt: seq } }],
+      ...(state.deleted_at ? {} : { deleted_at: { $exists: false } }),
+    },
+    { $set: { ...state, state_seq: seq } },
+  );
+  const stored = await messages.findOne(
+    { message_id: messageId },
+    { projection: { state_seq: 1, deleted_at: 1 } },
+  );
+  return (stored?.state_seq ?? 0) >= seq || (stored?.deleted_at !== undefined && !state.deleted_at);
+}
+
+const live = { deleted_at: { $exists: false } } as const;
+
+/** A chat's newest message that is not deleted (numbered ones come after the others). */
+export async function findNewestLiveMessage({ messages }: Database, chatId: string) {
+  const projection = { _id: 0 } as const;
+  return (
+    (await messages.findOne(
+      { chat_id: chatId, seq: { $exists: true }, ...live },
+      { sort: { seq: -1 }, projection },
+    )) ??
+    (await messages.findOne(
+      { chat_id: chatId, seq: { $exists: false }, ...live },
+      { sort: { timestamp: -1, message_id: -1 }, projection },
+    ))
+  );
+}
+
 export function findLatestMessage({ messages }: Database, chatId: string) {
   return messages.findOne(
     { chat_id: chatId },
@@ -34,6 +84,11 @@ const slice = (limit: number, sort: Sort) =>
   // One round trip: no getMore, no killCursors, whatever the page size.
   ({ sort, limit, batchSize: limit, singleBatch: true, projection: { _id: 0 } }) as const;
 
+/** `liveOnly`: deleted messages are left out (what the old clients see). */
+export interface SliceOptions {
+  liveOnly?: boolean;
+}
+
 /** Up to `limit` numbered messages of a chat in (after, before), from the oldest or newest end. */
 export function findNumberedSlice(
   { messages }: Database,
@@ -41,6 +96,7 @@ export function findNumberedSlice(
   range: { after?: number; before?: number },
   fromEnd: 'oldest' | 'newest',
   limit: number,
+  options: SliceOptions = {},
 ): Promise<MessageDoc[]> {
   const direction = fromEnd === 'oldest' ? 1 : -1;
   return messages
@@ -48,6 +104,7 @@ export function findNumberedSlice(
       {
         chat_id: chatId,
         seq: { $gt: range.after ?? 0, $lt: range.before ?? Number.MAX_SAFE_INTEGER },
+        ...(options.liveOnly ? live : {}),
       },
       slice(limit, { seq: direction }),
     )
@@ -77,6 +134,7 @@ export function findUnnumberedSlice(
   range: { after?: UnnumberedPosition; before?: UnnumberedPosition },
   fromEnd: 'oldest' | 'newest',
   limit: number,
+  options: SliceOptions = {},
 ): Promise<MessageDoc[]> {
   const bounds = [
     range.after && afterUnnumbered(range.after),
@@ -90,6 +148,7 @@ export function findUnnumberedSlice(
         chat_id: chatId,
         seq: { $exists: false },
         ...(conditions.length ? { $and: conditions } : {}),
+        ...(options.liveOnly ? live : {}),
       },
       slice(limit, { timestamp: direction, message_id: direction }),
     )

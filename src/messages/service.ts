@@ -6,7 +6,12 @@ import type { Database } from '../db/mongo.js';
 import { badInput } from '../errors.js';
 import { newTraceId } from '../observability/tracing.js';
 import { requireViewer, type RequestScope } from '../request/scope.js';
-import { requireDirectChat, requireMembership, visibleFrom } from '../chats/service.js';
+import {
+  requireDirectChat,
+  requireMembership,
+  seesMessage,
+  visibleFrom,
+} from '../chats/service.js';
 import { buildPage, checkPageSize, type Edge, type Page } from '../pagination.js';
 import {
   cursorOf,
@@ -20,24 +25,35 @@ import { addMessage, clientKeyOf } from '../timeline/service.js';
 import { markSent } from '../reads/service.js';
 import { id, parseInput, userText } from '../validation.js';
 import { attachmentIdsInput, messageTypeOf, takeAttachments } from '../attachments/service.js';
-import { findMessageById, findNumberedSlice, findUnnumberedSlice } from './repository.js';
+import {
+  findMessageById,
+  findNumberedSlice,
+  findUnnumberedSlice,
+  type SliceOptions,
+} from './repository.js';
 
 export type MessagePage = Page<MessageModel>;
 export type MessagePageEdge = Edge<MessageModel>;
 
 const DEFAULT_PAGE = 50;
 
+/** What a message may say (sent or edited); a send with attachments may leave it empty. */
+const messageText = userText('messageContent');
+const notBlank = (text: string) => text.trim().length > 0;
+export const messageContent = messageText.refine(notBlank, 'must not be empty');
+
 const sendInput = z
   .object({
     chatId: id,
-    content: userText('messageContent'),
+    content: messageText,
     clientMessageId: z
       .string()
       .regex(/^[\x21-\x7E]{1,100}$/, 'must be 1 to 100 printable ASCII characters')
       .nullish(),
     attachmentIds: attachmentIdsInput.nullish(),
+    replyTo: id.nullish(),
   })
-  .refine((fields) => fields.content.trim().length > 0 || fields.attachmentIds?.length, {
+  .refine((fields) => notBlank(fields.content) || fields.attachmentIds?.length, {
     message: 'must not be empty',
     path: ['content'],
   });
@@ -54,6 +70,7 @@ export async function sendMessage(
     content: string;
     clientMessageId?: string | null;
     attachmentIds?: string[] | null;
+    replyTo?: string | null;
   },
   options: { directOnly?: boolean } = {},
 ): Promise<MessageModel> {
@@ -64,6 +81,7 @@ export async function sendMessage(
     scope,
     fields.chatId,
   );
+  const quoted = fields.replyTo ? await requireQuotable(scope, chat, fields.replyTo) : null;
   const sender = toPublicUser(viewer);
   const traceId = newTraceId();
   const messageId = randomUUID();
@@ -86,6 +104,7 @@ export async function sendMessage(
       message_type: taken ? messageTypeOf(taken.attachments) : 'text',
       ...(taken ? { attachments: taken.attachments } : {}),
       ...(fields.clientMessageId ? { client_message_id: fields.clientMessageId } : {}),
+      ...(quoted ? { reply_to: quoted.message_id } : {}),
     },
     // A send that fails from here keeps its uploads: its retry (same clientMessageId) takes them again.
     { clientKey, traceId },
@@ -95,6 +114,19 @@ export async function sendMessage(
   scope.app.typing.sent(chat.chat_id, viewer.user_id);
   await markSent(scope.app, chat, viewer, stored);
   return { ...stored, sender };
+}
+
+/** A message of `chat` the caller sees and that is not deleted, to reply to. */
+async function requireQuotable(scope: RequestScope, chat: ChatDoc, messageId: string) {
+  const quoted = await findMessageById(scope.app.db, messageId);
+  if (
+    quoted?.chat_id !== chat.chat_id ||
+    !seesMessage(chat, requireViewer(scope).user_id, quoted)
+  ) {
+    throw badInput('replyTo: no such message in this chat', 'replyTo');
+  }
+  if (quoted.deleted_at) throw badInput('replyTo: the message is deleted', 'replyTo');
+  return quoted;
 }
 
 /**
@@ -107,6 +139,7 @@ async function findTimelineSlice(
   range: { after?: Position; before?: Position; firstVisible: number },
   fromEnd: 'oldest' | 'newest',
   limit: number,
+  options: SliceOptions,
 ): Promise<MessageDoc[]> {
   const { after, before, firstVisible } = range;
   const unnumbered = {
@@ -124,9 +157,13 @@ async function findTimelineSlice(
     },
   };
   const readUnnumbered = (size: number) =>
-    unnumbered.wanted ? findUnnumberedSlice(db, chat.chat_id, unnumbered.range, fromEnd, size) : [];
+    unnumbered.wanted
+      ? findUnnumberedSlice(db, chat.chat_id, unnumbered.range, fromEnd, size, options)
+      : [];
   const readNumbered = (size: number) =>
-    numbered.wanted ? findNumberedSlice(db, chat.chat_id, numbered.range, fromEnd, size) : [];
+    numbered.wanted
+      ? findNumberedSlice(db, chat.chat_id, numbered.range, fromEnd, size, options)
+      : [];
   const [first, second] =
     fromEnd === 'oldest' ? [readUnnumbered, readNumbered] : [readNumbered, readUnnumbered];
   const found = await first(limit);
@@ -152,6 +189,7 @@ export async function listMessages(
   chatId: string,
   args: MessagePageArgs,
   maxPage = 100,
+  options: SliceOptions = {},
 ): Promise<MessagePage> {
   const chat = await requireMembership(scope, chatId);
   const first = checkPageSize(args.first, 'first', maxPage);
@@ -173,6 +211,7 @@ export async function listMessages(
     range,
     forwards ? 'oldest' : 'newest',
     size + 1,
+    options,
   );
   const more = found.length > size;
   const slice = found.slice(0, size);
@@ -188,7 +227,8 @@ export const MAX_HISTORY = 1000;
 /**
  * The old server's history: the newest `limit` messages (older than `beforeMessageId` when given),
  * oldest first. The old code returned the oldest 1000, so chats past 1000 messages froze. One-to-one
- * chats only: the old clients know no groups.
+ * chats only: the old clients know no groups. Deleted messages are left out (the old clients
+ * cannot show a tombstone); edited ones read as edited.
  */
 export async function listRecentMessages(
   scope: RequestScope,
@@ -208,6 +248,7 @@ export async function listRecentMessages(
     chat.chat_id,
     { last: options.limit, before },
     MAX_HISTORY,
+    { liveOnly: true },
   );
   return page.edges.map((edge) => edge.node);
 }

@@ -1,8 +1,15 @@
 import DataLoader from 'dataloader';
-import type { ChatDoc, MessageDoc, UserDoc } from '../db/documents.js';
+import type {
+  ChatDoc,
+  MessageDoc,
+  ReactionDoc,
+  ReactionSnapshot,
+  UserDoc,
+} from '../db/documents.js';
 import type { Database } from '../db/mongo.js';
 import { findChatsByIds, rememberLastMessageId } from '../chats/repository.js';
 import { findLatestMessage, findMessagesByIds } from '../messages/repository.js';
+import { findReactionsOf, snapshotOf } from '../reactions/repository.js';
 import { findUsersByIds, findUsersByUsernames } from '../users/repository.js';
 
 type BatchFind<Doc> = (db: Database, keys: readonly string[]) => Promise<Doc[]>;
@@ -11,6 +18,15 @@ interface LoaderOptions {
   batch?: boolean;
   sharedBy?: 'request' | 'process';
 }
+
+/** Batching as asked; shared by a process: no cache, a batch per turn of the event loop. */
+const loaderOptions = (options: LoaderOptions) => ({
+  batch: options.batch ?? true,
+  maxBatchSize: 1000,
+  ...(options.sharedBy === 'process'
+    ? { cache: false, batchScheduleFn: (dispatch: () => void) => setImmediate(dispatch) }
+    : {}),
+});
 
 /**
  * A DataLoader answering each batch with one query (`find`), matched back by `keyOf`.
@@ -24,19 +40,10 @@ function batchLoader<Doc>(
   keyOf: (doc: Doc) => string,
   options: LoaderOptions = {},
 ): DataLoader<string, Doc | null> {
-  return new DataLoader<string, Doc | null>(
-    async (keys) => {
-      const byKey = new Map((await find(db, keys)).map((doc) => [keyOf(doc), doc]));
-      return keys.map((key) => byKey.get(key) ?? null);
-    },
-    {
-      batch: options.batch ?? true,
-      maxBatchSize: 1000,
-      ...(options.sharedBy === 'process'
-        ? { cache: false, batchScheduleFn: (dispatch: () => void) => setImmediate(dispatch) }
-        : {}),
-    },
-  );
+  return new DataLoader<string, Doc | null>(async (keys) => {
+    const byKey = new Map((await find(db, keys)).map((doc) => [keyOf(doc), doc]));
+    return keys.map((key) => byKey.get(key) ?? null);
+  }, loaderOptions(options));
 }
 
 const usersById = (db: Database, options?: LoaderOptions) =>
@@ -71,33 +78,53 @@ function lastMessageLoader(db: Database, batch: boolean) {
   );
 }
 
+const messagesById = (db: Database, options?: LoaderOptions) =>
+  batchLoader(db, findMessagesByIds, (message: MessageDoc) => message.message_id, options);
+
+/** Each message's reactions, from the reaction documents of a page's messages in one query. */
+function reactionsLoader(db: Database, options: LoaderOptions = {}) {
+  return new DataLoader<string, ReactionSnapshot[]>(async (messageIds) => {
+    const byMessage = new Map<string, ReactionDoc[]>();
+    for (const reaction of await findReactionsOf(db, messageIds)) {
+      byMessage.set(reaction.message_id, [...(byMessage.get(reaction.message_id) ?? []), reaction]);
+    }
+    return messageIds.map((messageId) => snapshotOf(byMessage.get(messageId) ?? []));
+  }, loaderOptions(options));
+}
+
 /**
  * Process-wide batchers without a cache, for what many connections read at the same moment (a
- * reconnect wave after a restart: every socket authenticates and checks its chat): the reads of
- * one turn of the event loop go out as one query per collection.
+ * reconnect wave after a restart: every socket authenticates and checks its chat; an event whose
+ * selection is executed for each member, like a message's reactions with `reactedByMe` or what it
+ * replies to): the reads of one turn of the event loop go out as one query per collection.
  */
 export class SharedBatches {
   readonly users: DataLoader<string, UserDoc | null>;
   readonly usersByUsername: DataLoader<string, UserDoc | null>;
   readonly chats: DataLoader<string, ChatDoc | null>;
+  readonly messages: DataLoader<string, MessageDoc | null>;
+  readonly reactions: DataLoader<string, ReactionSnapshot[]>;
 
   constructor(db: Database, batch = true) {
     const shared = { batch, sharedBy: 'process' } as const;
     this.users = usersById(db, shared);
     this.usersByUsername = usersByUsername(db, shared);
     this.chats = chatsById(db, shared);
+    this.messages = messagesById(db, shared);
+    this.reactions = reactionsLoader(db, shared);
   }
 }
 
 /** A request's loader that reads through a shared batcher (keeping its own cache). */
-function through<Doc>(shared: DataLoader<string, Doc | null>): DataLoader<string, Doc | null> {
-  return new DataLoader<string, Doc | null>((keys) => shared.loadMany(keys));
+function through<Value>(shared: DataLoader<string, Value>): DataLoader<string, Value> {
+  return new DataLoader<string, Value>((keys) => shared.loadMany(keys));
 }
 
 /**
  * Per-request (and per-subscription-event) DataLoaders: batching within, no caching beyond.
  * Each is made on first use: a subscription holds its scope for hours and most never need one.
- * With `shared`, users and chats are read through process-wide batches (see SharedBatches).
+ * With `shared`, users, chats, messages and reactions are read through process-wide batches (see
+ * SharedBatches).
  */
 export class Loaders {
   private made: {
@@ -105,6 +132,8 @@ export class Loaders {
     usersByUsername?: DataLoader<string, UserDoc | null>;
     chats?: DataLoader<string, ChatDoc | null>;
     lastMessages?: DataLoader<ChatDoc, MessageDoc | null, string>;
+    messages?: DataLoader<string, MessageDoc | null>;
+    reactions?: DataLoader<string, ReactionSnapshot[]>;
   } = {};
 
   /** Loaders of feature domains (memo()), made on first use, dropped by forget(). */
@@ -154,6 +183,20 @@ export class Loaders {
   memo<T>(key: string, make: (db: Database, batch: boolean) => T): T {
     if (!this.domain.has(key)) this.domain.set(key, make(this.db, this.batch));
     return this.domain.get(key) as T;
+  }
+
+  /** Messages by id (the ones replies quote). */
+  get messages() {
+    return (this.made.messages ??= this.shared
+      ? through(this.shared.messages)
+      : messagesById(this.db, { batch: this.batch }));
+  }
+
+  /** Each message's reactions. */
+  get reactions() {
+    return (this.made.reactions ??= this.shared
+      ? through(this.shared.reactions)
+      : reactionsLoader(this.db, { batch: this.batch }));
   }
 
   /** Forgets everything read so far (the next subscription event reads afresh). */

@@ -1,10 +1,17 @@
 /** Following timelines (a chat's, a user's chats'): live, or from a position (replay, then live). */
 import type { App } from '../app.js';
-import { reaches, removes, type ChatFeedEvent, type UserEvent } from '../events/bus.js';
+import {
+  reaches,
+  removes,
+  type ChatEvent,
+  type ChatFeedEvent,
+  type UserEvent,
+} from '../events/bus.js';
 import { catchUp } from '../events/catch-up.js';
 import { merge } from '../events/merge.js';
 import type { Selector, TopicSubscription } from '../events/outlet.js';
-import { requireMembership, visibleFrom } from '../chats/service.js';
+import { isMessageChange } from '../db/documents.js';
+import { requireMembership, seesMessage, visibleFrom } from '../chats/service.js';
 import { requireViewer, type RequestScope } from '../request/scope.js';
 import { decodePosition, isNumbered, type UnnumberedPosition } from './position.js';
 import { replayChat, replayUser } from './reader.js';
@@ -13,18 +20,19 @@ const timelinePosition = (event: UserEvent | ChatFeedEvent) =>
   'seq' in event && event.seq !== null ? { chatId: event.chatId, seq: event.seq } : null;
 
 /**
- * The events of one chat the caller takes part in, in timeline order, each once: from now, or
- * with `after` (a cursor) every event stored after it first (from what the caller may see). Who
- * may receive each event is checked per event; the event that takes the caller out of the chat
- * is their last, and the stream ends after it. With `read` and `typing`, the chat's live events
- * of those kinds too (others' read positions, who is typing), in the order they came among the
- * timeline's.
+/**
+ * The events of one chat the caller takes part in (with `only`, those it takes), in timeline
+ * order, each once: from now, or with `after` (a cursor) every event stored after it first (from
+ * what the caller may see). Who may receive each event is checked per event; the event that takes
+ * the caller out of the chat is their last, and the stream ends after it. With `read` and
+ * `typing`, the chat's live events of those kinds too (others' read positions, who is typing), in
+ * the order they came among the timeline's.
  */
 export async function followChat(
   scope: RequestScope,
   chatId: string,
   after: string | null | undefined,
-  options: { read?: boolean; typing?: boolean } = {},
+  options: { read?: boolean; typing?: boolean; only?: (event: ChatEvent) => boolean } = {},
 ): Promise<TopicSubscription<ChatFeedEvent>> {
   const viewer = requireViewer(scope);
   const chat = await requireMembership(scope, chatId);
@@ -39,7 +47,10 @@ export async function followChat(
         ? options.read === true && event.user.user_id !== userId
         : event.type === 'typing'
           ? options.typing === true
-          : reaches(event, userId),
+          : (options.only?.(event) ?? true) &&
+            reaches(event, userId) &&
+            // A change of a message from before what they may see is none of theirs.
+            !(isMessageChange(event.type) && !seesMessage(chat, userId, event.message)),
     lastFor: (event) => event.type !== 'read' && event.type !== 'typing' && removes(event, userId),
   };
   const withLive = options.read === true || options.typing === true;
@@ -76,8 +87,9 @@ export interface UserResume {
 
 /**
  * The messages of a user's one-to-one chats (what the old clients can show), in each chat's
- * timeline order, each once: from now, or with `resume` every one stored after it first.
- * Resolves once it listens.
+ * timeline order, each once: from now, or with `resume` every one stored after it first (as they
+ * read now: edited, and deleted ones left out). Edits, deletions and reactions are not sent: the
+ * old clients cannot show them. Resolves once it listens.
  */
 export async function followDirectMessages(
   app: App,
@@ -85,7 +97,11 @@ export async function followDirectMessages(
   resume?: UserResume,
 ): Promise<TopicSubscription<UserEvent>> {
   const selector: Selector<UserEvent> = {
-    accepts: (event) => event.type === 'message' && !event.group && reaches(event, userId),
+    accepts: (event) =>
+      event.type === 'message' &&
+      !event.group &&
+      !event.message.deleted_at &&
+      reaches(event, userId),
   };
   if (!resume) return app.bus.userEvents(userId, selector);
   const live = await app.bus.userEvents(userId);

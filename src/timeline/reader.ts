@@ -5,6 +5,7 @@
 import DataLoader from 'dataloader';
 import {
   toPublicUser,
+  type MessageChange,
   type ChatDoc,
   type GroupChange,
   type MessageDoc,
@@ -13,9 +14,13 @@ import {
 import type { Database } from '../db/mongo.js';
 import type { ChatEvent, TimelineReader } from '../events/bus.js';
 import { findChatsByIds, findChatsOf, isDirect } from '../chats/repository.js';
-import { findUnnumberedOfChats, findUnnumberedSlice } from '../messages/repository.js';
+import {
+  findMessagesByIds,
+  findUnnumberedOfChats,
+  findUnnumberedSlice,
+} from '../messages/repository.js';
 import { findUsersByIds } from '../users/repository.js';
-import { numbered, storeDerived } from './derived.js';
+import { derivableOf, storeDerived } from './derived.js';
 import { isNumbered, type Position, type UnnumberedPosition } from './position.js';
 import { findEventsAfter, findEventsOfChats } from './repository.js';
 import type { Sequencer } from './sequencer.js';
@@ -30,16 +35,38 @@ const READ_BACK_LIMIT = 10_000;
 /** What a subscriber receives is built from: a stored event, or a message stored before numbering. */
 interface Stored {
   type: ChatEvent['type'];
+  seq: number | null;
   message: MessageDoc;
   change?: GroupChange;
+  messageChange?: MessageChange;
 }
 
 const fromEvent = (event: TimelineEventDoc): Stored => ({
-  type: event.type,
-  message: numbered(event),
-  change: event.group,
+  ...derivableOf(event),
+  messageChange: event.message_change,
 });
-const fromMessage = (message: MessageDoc): Stored => ({ type: 'message', message });
+const fromMessage = (message: MessageDoc): Stored => ({
+  type: 'message',
+  seq: message.seq ?? null,
+  message,
+});
+
+/**
+ * Message events with their messages as they read now (edited, or deleted), as history shows
+ * them: for the old clients, which are never sent the changes that follow them. (A deletion
+ * erases the message in its event too, so every replay shows that.)
+ */
+async function asTheyReadNow(db: Database, stored: Stored[]): Promise<Stored[]> {
+  const ids = stored.flatMap((each) => (each.type === 'message' ? [each.message.message_id] : []));
+  if (ids.length === 0) return stored;
+  const now = new Map((await findMessagesByIds(db, ids)).map((copy) => [copy.message_id, copy]));
+  return stored.map((each) => {
+    const copy = each.type === 'message' ? now.get(each.message.message_id) : undefined;
+    if (!copy || copy.state_seq === undefined) return each;
+    const { content, edited_at, deleted_at } = copy;
+    return { ...each, message: { ...each.message, content, edited_at, deleted_at } };
+  });
+}
 
 /**
  * Stored events as subscribers receive them: with their senders' public fields (one query) and
@@ -60,17 +87,18 @@ async function asChatEvents(
   ]);
   const chatById = new Map(foundChats.map((chat) => [chat.chat_id, chat]));
   const senderById = new Map(foundSenders.map((user) => [user.user_id, toPublicUser(user)]));
-  return stored.flatMap(({ type, message, change }) => {
+  return stored.flatMap(({ type, seq, message, change, messageChange }) => {
     const chat = chatById.get(message.chat_id);
     if (!chat) return [];
     const event: ChatEvent = {
       type,
       chatId: message.chat_id,
-      seq: message.seq ?? null,
+      seq,
       group: chat.kind === 'group',
       message,
       sender: senderById.get(message.sender_id) ?? null,
       ...(change ? { change } : {}),
+      ...(messageChange ? { messageChange } : {}),
     };
     return [event];
   });
@@ -122,7 +150,8 @@ async function userEventsAfter(
     else known.set(chat.chat_id, seq);
   }
   const page = await findEventsOfChats(db, known, { chatIds: others, since }, limit);
-  const events = await asChatEvents(db, interleaved(page).map(fromEvent), chats);
+  const stored = await asTheyReadNow(db, interleaved(page).map(fromEvent));
+  const events = await asChatEvents(db, stored, chats);
   return { events, more: page.length === limit };
 }
 
@@ -183,21 +212,24 @@ export async function* replayUser(
 }
 
 /** A chat's events numbered in (afterSeq, upToSeq], in order, read a page at a time. */
-async function eventsBetween(
+async function storedBetween(
   db: Database,
   chatId: string,
   afterSeq: number,
   upToSeq: number,
-): Promise<ChatEvent[]> {
-  const events: ChatEvent[] = [];
+): Promise<TimelineEventDoc[]> {
+  const events: TimelineEventDoc[] = [];
   for (let after = afterSeq; after < upToSeq;) {
     const page = await findEventsAfter(db, chatId, after, READ_PAGE, upToSeq);
-    events.push(...(await asChatEvents(db, page.map(fromEvent))));
+    events.push(...page);
     if (page.length < READ_PAGE) break;
     after = page.at(-1)!.seq;
   }
   return events;
 }
+
+const eventsBetween = async (db: Database, chatId: string, afterSeq: number, upToSeq: number) =>
+  asChatEvents(db, (await storedBetween(db, chatId, afterSeq, upToSeq)).map(fromEvent));
 
 /** The bus's access to stored events (see TimelineReader). */
 export function createTimelineReader(db: Database, sequencer: Sequencer): TimelineReader {
@@ -237,13 +269,9 @@ export function createTimelineReader(db: Database, sequencer: Sequencer): Timeli
      * the history copy and the summary, so those are written here (again, harmlessly).
      */
     async missingEvents(chatId, afterSeq, upToSeq) {
-      const events = await eventsBetween(db, chatId, afterSeq, upToSeq);
-      await Promise.all(
-        events.map((event) =>
-          storeDerived(db, sequencer, { ...event.message, seq: event.seq! }, event.change),
-        ),
-      );
-      return events;
+      const stored = await storedBetween(db, chatId, afterSeq, upToSeq);
+      await Promise.all(stored.map((event) => storeDerived(db, sequencer, derivableOf(event))));
+      return asChatEvents(db, stored.map(fromEvent));
     },
     async missedSince(chatId, position, since) {
       const page = await findEventsOfChats(

@@ -72,6 +72,50 @@ export function findGroupEventsBetween(
     .toArray();
 }
 
+/** The changes (edits, deletion, reactions) of a message numbered below `beforeSeq`, in order. */
+export function findMessageChangesBefore(
+  { events }: Database,
+  chatId: string,
+  messageId: string,
+  beforeSeq: number,
+): Promise<TimelineEventDoc[]> {
+  return events
+    .find({ target_id: messageId, chat_id: chatId, seq: { $lt: beforeSeq } }, { sort: { seq: 1 } })
+    .toArray();
+}
+
+/** The changes of a message numbered above `afterSeq`, in order. */
+export function findMessageChangesAfter(
+  { events }: Database,
+  chatId: string,
+  messageId: string,
+  afterSeq: number,
+): Promise<TimelineEventDoc[]> {
+  return events
+    .find({ target_id: messageId, chat_id: chatId, seq: { $gt: afterSeq } }, { sort: { seq: 1 } })
+    .toArray();
+}
+
+/**
+ * Erases a deleted message's content from every event that carries it: its own (when numbered)
+ * and its changes. What was said is gone from the timeline, not only hidden.
+ */
+export async function eraseFromEvents(
+  { events }: Database,
+  message: { chat_id: string; message_id: string; seq?: number },
+  deletedAt: Date,
+): Promise<void> {
+  const erased = { 'message.content': '', 'message.deleted_at': deletedAt };
+  await Promise.all([
+    message.seq !== undefined &&
+      events.updateOne({ _id: eventKey(message.chat_id, message.seq) }, { $set: erased }),
+    events.updateMany(
+      { target_id: message.message_id, chat_id: message.chat_id },
+      { $set: erased },
+    ),
+  ]);
+}
+
 /**
  * Up to `limit` events of several chats: after the known number in each of `known`, and those
  * stored since `since` in `others`; per chat in order.

@@ -9,7 +9,7 @@ import { sameOwner } from '../graphql/viewer-dependence.js';
 import { messageOf } from '../messages/resolvers.js';
 import { renewLoaders } from '../request/scope.js';
 import { followChat } from './follow.js';
-import { cursorOf } from './position.js';
+import { cursorOf, encodePosition } from './position.js';
 
 /** The GraphQL type of each kind of event of a chat. */
 const TYPE_OF = {
@@ -18,11 +18,16 @@ const TYPE_OF = {
   renamed: 'ChatRenamed',
   read: 'ReadStateChanged',
   typing: 'TypingChanged',
+  edited: 'MessageEdited',
+  deleted: 'MessageDeleted',
+  reactions: 'ReactionsChanged',
 } as const satisfies Record<ChatFeedEvent['type'], string>;
 
 /** The fields every timeline event has. */
 const common = {
-  cursor: (event: ChatEvent) => cursorOf(event.message),
+  // A message change is numbered apart from the message it changes.
+  cursor: (event: ChatEvent) =>
+    event.seq === null ? cursorOf(event.message) : encodePosition({ seq: event.seq }),
   chatId: (event: ChatEvent) => event.chatId,
   seq: (event: ChatEvent) => event.seq,
   message: sameOwner((event: ChatEvent) => messageOf(event)),
@@ -31,6 +36,20 @@ const common = {
     if (!actor) throw new Error(`the actor of event ${event.chatId}:${event.seq} is missing`);
     return actor;
   }),
+};
+
+/** Fields of a message change: who made it (not the message's owner, unless its sender). */
+const messageChange = {
+  cursor: common.cursor,
+  chatId: common.chatId,
+  seq: common.seq,
+  message: common.message,
+  actor: async (event: ChatEvent, _args: unknown, ctx: GraphQLContext) => {
+    const actorId = event.messageChange!.actor_id;
+    const actor = await ctx.loaders.users.load(actorId);
+    if (!actor) throw new Error(`the actor of event ${event.chatId}:${event.seq} is missing`);
+    return actor;
+  },
 };
 
 export const timelineResolvers: Resolvers = {
@@ -77,4 +96,12 @@ export const timelineResolvers: Resolvers = {
     ...common,
     title: (event) => event.change!.state.title,
   },
+  MessageEdited: {
+    cursor: messageChange.cursor,
+    chatId: messageChange.chatId,
+    seq: messageChange.seq,
+    message: messageChange.message,
+  },
+  MessageDeleted: messageChange,
+  ReactionsChanged: messageChange,
 };

@@ -14,19 +14,22 @@ import type {
   ChatDoc,
   GroupChange,
   GroupState,
+  MessageChangeType,
   MessageDoc,
   PublicUser,
+  ReactionSnapshot,
   TimelineEventDoc,
 } from '../db/documents.js';
 import type { Database } from '../db/mongo.js';
 import { newTraceId } from '../observability/tracing.js';
-import { numbered, storeDerived, type NumberedMessage } from './derived.js';
+import { derivableOf, stateOf, storeDerived, type NumberedMessage } from './derived.js';
 import {
   eventExists,
   eventKey,
   findEvent,
   findEventByClientKey,
   findGroupEventsBetween,
+  findMessageChangesBefore,
   insertEvent,
 } from './repository.js';
 import type { Sequencer } from './sequencer.js';
@@ -80,7 +83,10 @@ async function storeMessageEvent(
   );
 }
 
-/** Publishes a stored event once what it leaves is written (also when that failed). */
+/**
+ * Publishes a stored event once what it leaves is written (also when that failed). `sender`: the
+ * sender of the event's message.
+ */
 async function finish(
   app: App,
   chat: ChatDoc,
@@ -88,22 +94,27 @@ async function finish(
   event: TimelineEventDoc,
   traceId: string,
 ) {
-  const stored = numbered(event);
+  const derivable = derivableOf(event);
+  const { message } = derivable;
+  let summaryChanged: boolean | undefined;
   try {
-    await storeDerived(app.db, app.sequencer, stored, event.group);
+    summaryChanged = await storeDerived(app.db, app.sequencer, derivable);
   } finally {
     app.bus.publishChatEvent({
       type: event.type,
       chatId: chat.chat_id,
-      seq: stored.seq,
+      seq: event.seq,
       group: chat.kind === 'group',
-      message: stored,
+      message,
       sender,
       ...(event.group ? { change: event.group } : {}),
+      ...(event.message_change
+        ? { messageChange: event.message_change, summaryChanged: summaryChanged ?? true }
+        : {}),
       traceId,
     });
   }
-  return stored;
+  return message;
 }
 
 /**
@@ -120,7 +131,7 @@ export async function addMessage(
 ): Promise<NumberedMessage> {
   const { clientKey, traceId } = options;
   const event = await storeMessageEvent(app.db, app.sequencer, chat, message, clientKey);
-  return finish(app, chat, sender, event, traceId);
+  return (await finish(app, chat, sender, event, traceId)) as NumberedMessage;
 }
 
 /** A group event to store: what changed, the group after it, and its words in history. */
@@ -187,9 +198,69 @@ export async function addGroupEvent(
     (seq) => eventExists(db, chatId, seq),
   );
   if (!event) return null;
-  const message = await finish(app, chat, actor, event, newTraceId());
+  const message = (await finish(app, chat, actor, event, newTraceId())) as NumberedMessage;
   return { message, group: { seq: event.seq, state: event.group!.state } };
 }
+
+/** A change of a message to store: its kind, the message after it, and for reactions those. */
+export interface MessageChangeDraft {
+  type: MessageChangeType;
+  message: MessageDoc;
+  reactions?: ReactionSnapshot[];
+}
+
+/**
+ * Stores a change of `target` (edit, deletion, reactions) as the chat's next event, decided, like
+ * a group event, against the message exactly as the events before that number leave it: `decide`
+ * gets the message after every change stored before the number tried (a deletion that took the
+ * number first is there) and returns the change, null when nothing is to change (the message is
+ * returned as it stands), or throws when it is refused. So an edit racing a deletion is either
+ * stored before it (and erased by it) or refused: a deleted message stays deleted. `sender`: the
+ * message's sender. Resolves with the message after the change (as it stands, when nothing
+ * changed).
+ */
+export async function addMessageChange(
+  app: App,
+  chat: ChatDoc,
+  actor: PublicUser,
+  sender: PublicUser,
+  target: MessageDoc,
+  decide: (current: MessageDoc) => MessageChangeDraft | null | Promise<MessageChangeDraft | null>,
+): Promise<MessageDoc> {
+  const { db, sequencer } = app;
+  const chatId = chat.chat_id;
+  let current = target;
+  const event = await sequencer.claim<TimelineEventDoc | null>(
+    chatId,
+    chat.last_seq ?? 0,
+    async (seq) => {
+      for (const change of await findMessageChangesBefore(db, chatId, target.message_id, seq)) {
+        current = { ...current, ...stateOf(change.message) };
+      }
+      const draft = await decide(current);
+      if (!draft) return { done: null, took: false };
+      const stored: TimelineEventDoc = {
+        _id: eventKey(chatId, seq),
+        chat_id: chatId,
+        seq,
+        type: draft.type,
+        at: new Date(),
+        target_id: target.message_id,
+        message: withoutId(draft.message),
+        message_change: {
+          actor_id: actor.user_id,
+          ...(draft.reactions ? { reactions: draft.reactions } : {}),
+        },
+      };
+      return (await insertEvent(db, stored)) === 'stored' ? { done: stored, took: true } : 'taken';
+    },
+    (seq) => eventExists(db, chatId, seq),
+  );
+  if (!event) return current;
+  return finish(app, chat, sender, event, newTraceId());
+}
+
+const withoutId = ({ _id, ...message }: MessageDoc): Omit<MessageDoc, '_id'> => message;
 
 /** A group's state as its chat document shows it (a one-to-one chat has none). */
 export const groupStateOf = (chat: ChatDoc): GroupState => ({
