@@ -18,10 +18,12 @@ import { requireMessage } from '../messages/lifecycle.js';
 import { addMessageChange } from '../timeline/service.js';
 import { id, parseInput } from '../validation.js';
 import { emoji } from './emoji.js';
+import { findMessageById } from '../messages/repository.js';
 import {
   claimEmoji,
   countWithEmoji,
   deleteReaction,
+  deleteReactionsOf,
   findReactionsOf,
   insertReaction,
   releaseEmoji,
@@ -85,7 +87,13 @@ export async function addReaction(
     await deleteReaction(db, messageId, viewer.user_id, fields.emoji);
     throw badInput(`At most ${MAX_EMOJI_PER_MESSAGE} different emoji on a message`, 'emoji');
   }
-  return publishReactions(scope, found);
+  try {
+    return await publishReactions(scope, found);
+  } catch (error) {
+    // Deleted meanwhile: its clean-up may have run before this reaction was stored.
+    if ((await findMessageById(db, messageId))?.deleted_at) await deleteReactionsOf(db, messageId);
+    throw error;
+  }
 }
 
 export async function removeReaction(
