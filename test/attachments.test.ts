@@ -429,6 +429,36 @@ describe.each(['gridfs', 's3'] as const)('attachments on %s', (store) => {
     expect(seenByB.find((node) => node.content === 'for everyone')?.attachments).toHaveLength(1);
   });
 
+  it('deleting the message erases its attachments: no links in history, the bytes and thumbnail gone', async () => {
+    const imageId = await uploaded(server, a, chatId, png);
+    const sent = (await send(server, a, chatId, [imageId], 'regretted')).data!.sendMessage;
+    const [picture] = sent.attachments;
+    expect((await fetch(picture!.url)).status).toBe(200);
+    const deleted = await server.gql(
+      /* GraphQL */ `
+        mutation ($id: ID!) {
+          deleteMessage(messageId: $id) {
+            id
+          }
+        }
+      `,
+      { id: sent.id },
+      a.token,
+    );
+    expect(deleted.errors).toBeUndefined();
+    const history = await server.gql<{ chat: { messages: { edges: { node: Message }[] } } }>(
+      MESSAGES,
+      { chatId },
+      b.token,
+    );
+    const node = history.data!.chat.messages.edges.find((edge) => edge.node.id === sent.id)!.node;
+    expect(node.attachments).toEqual([]);
+    // The links given out before are dead: the bytes are gone from the store.
+    expect((await fetch(picture!.url)).status).toBe(404);
+    expect((await fetch(picture!.thumbnailUrl!)).status).toBe(404);
+    expect(await storedBytes(server, imageId)).toBeNull();
+  });
+
   it('refuses more bytes than declared, and keeps none of them', async () => {
     const declared = { ...textFile, bytes: Buffer.alloc(1000, 1) };
     const upload = (await createUpload(server, a, chatId, declared)).data!.createUpload;

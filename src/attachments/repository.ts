@@ -51,7 +51,7 @@ export async function markAttached({ uploads }: Database, uploadIds: string[], m
 export async function markRemoved(
   { uploads }: Database,
   uploadId: string,
-  reason: 'orphan' | 'mismatch',
+  reason: 'orphan' | 'mismatch' | 'message deleted',
 ) {
   await uploads.updateOne(
     { _id: uploadId },

@@ -300,6 +300,18 @@ export async function takeAttachments(
   };
 }
 
+/** Deletes the bytes (and thumbnails) of a deleted message's attachments: erased, not hidden. */
+export async function eraseAttachments(app: App, attachments: AttachmentDoc[]): Promise<void> {
+  const { store } = app.attachments;
+  await Promise.all(
+    attachments.map(async (attachment) => {
+      const keys = [attachment.storage_key, attachment.thumbnail_key].filter((key) => key);
+      await Promise.all(keys.map((key) => store.remove(key!)));
+      await markRemoved(app.db, attachment.attachment_id, 'message deleted');
+    }),
+  );
+}
+
 /** 'image' when every attachment is one, 'file' when any is not, as the old model's types. */
 export const messageTypeOf = (attachments: AttachmentDoc[]) =>
   attachments.every((attachment) => attachment.kind === 'image') ? 'image' : 'file';

@@ -182,7 +182,7 @@ export interface UploadDoc {
   attached_to?: string;
   /** Set when its bytes were deleted, and why: it can no longer be attached. */
   removed_at?: Date;
-  removed_for?: 'orphan' | 'mismatch';
+  removed_for?: 'orphan' | 'mismatch' | 'message deleted';
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   type MessageModel,
   type PublicUser,
 } from '../db/documents.js';
+import { eraseAttachments } from '../attachments/service.js';
 import { badInput, forbidden, notFound } from '../errors.js';
 import { requireViewer, type RequestScope } from '../request/scope.js';
 import { requireMembership, seesMessage } from '../chats/service.js';
@@ -99,5 +100,6 @@ export async function deleteMessage(scope: RequestScope, messageId: string): Pro
         ? null
         : { type: 'deleted', message: { ...now, content: '', deleted_at: new Date() } },
   );
+  if (message.attachments?.length) await eraseAttachments(scope.app, message.attachments);
   return { ...changed, sender };
 }

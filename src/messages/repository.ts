@@ -47,7 +47,11 @@ export async function recordMessageState(
       $or: [{ state_seq: { $exists: false } }, { state_seq: { $lt: seq } }],
       ...(state.deleted_at ? {} : { deleted_at: { $exists: false } }),
     },
-    { $set: { ...state, state_seq: seq } },
+    // A deletion erases the attachments with the text (their bytes: deleteMessage).
+    {
+      $set: { ...state, state_seq: seq },
+      ...(state.deleted_at ? { $unset: { attachments: '' } } : {}),
+    },
   );
   const stored = await messages.findOne(
     { message_id: messageId },

@@ -105,14 +105,14 @@ export async function eraseFromEvents(
   message: { chat_id: string; message_id: string; seq?: number },
   deletedAt: Date,
 ): Promise<void> {
-  const erased = { 'message.content': '', 'message.deleted_at': deletedAt };
+  const erased = {
+    $set: { 'message.content': '', 'message.deleted_at': deletedAt },
+    $unset: { 'message.attachments': '' as const },
+  };
   await Promise.all([
     message.seq !== undefined &&
-      events.updateOne({ _id: eventKey(message.chat_id, message.seq) }, { $set: erased }),
-    events.updateMany(
-      { target_id: message.message_id, chat_id: message.chat_id },
-      { $set: erased },
-    ),
+      events.updateOne({ _id: eventKey(message.chat_id, message.seq) }, erased),
+    events.updateMany({ target_id: message.message_id, chat_id: message.chat_id }, erased),
   ]);
 }
 
