@@ -292,6 +292,28 @@ describe('unread counts and read positions', () => {
     expect(await unreadOf(b!, chatId)).toBe(98);
   });
 
+  it('never counts deleted messages', async () => {
+    const [a, b] = await users(2);
+    const chatId = await createChat(server, a!, b!);
+    const ids = [];
+    for (const content of ['one', 'two', 'three']) ids.push(await send(a!, chatId, content));
+    expect(await unreadOf(b!, chatId)).toBe(3);
+    await gqlOk(
+      server,
+      /* GraphQL */ `
+        mutation ($id: ID!) {
+          deleteMessage(messageId: $id) {
+            id
+          }
+        }
+      `,
+      { id: ids[1] },
+      a!,
+    );
+    expect(await unreadOf(b!, chatId)).toBe(2);
+    expect((await stateOf(b!, chatId)).me.unreadChatsCount).toBe(1);
+  });
+
   it('counts a chat of messages from before numbering and new ones, by time and by number', async () => {
     const [a, b] = await users(2);
     const chat = legacyChat([a!.id, b!.id]);
