@@ -92,6 +92,7 @@ const dataDir = await mkdtemp(join(tmpdir(), 'zerohour-bench-db-'));
 const ferretdb = await startFerretdb({
   port: await freePort(),
   dataDir,
+  durable: false,
   progress: (line) => progress.update(line),
 });
 const mongo = new MongoClient(ferretdb.url);
@@ -190,7 +191,7 @@ const results: Results = {
     memoryGb: Math.round(totalmem() / 2 ** 30),
     node: process.version,
     os: `${osType()} ${release()}`,
-    database: `FerretDB ${FERRETDB_VERSION} on SQLite`,
+    database: `FerretDB ${FERRETDB_VERSION} on PostgreSQL (embedded)`,
     loadAverage: { before: loadBefore, after: loadavg()[0]! },
   },
   plan,

@@ -1,6 +1,9 @@
 /**
- * The embedded database: FerretDB v1.24.2 (MongoDB wire protocol on SQLite) as a child process.
- * Used by `npm start` when MONGO_URL is unset and by the test suite.
+ * The embedded database: FerretDB v1.24.2 (MongoDB wire protocol) on an embedded PostgreSQL
+ * (./postgres.ts), as child processes. Used by `npm start` when MONGO_URL is unset and by the
+ * test suite. PostgreSQL rather than SQLite because FerretDB's PostgreSQL handler pushes
+ * equality filters on top-level fields down to the database (and ./postgres.ts indexes them),
+ * where the SQLite handler reads a whole collection for any filter but `_id` equality.
  *
  * A plain `go install` of FerretDB builds a binary that panics at start-up (the module zip lacks
  * the generated build/version/version.txt), so the binary is built from a writable copy of the
@@ -13,6 +16,8 @@ import { createConnection } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { EmbeddedDatabaseUnavailable } from './embedded-errors.js';
+import { startPostgres } from './postgres.js';
 
 export const FERRETDB_VERSION = 'v1.24.2';
 const FERRETDB_MODULE = 'github.com/FerretDB/FerretDB';
@@ -20,9 +25,7 @@ const START_TIMEOUT_MS = 15_000;
 
 const run = promisify(execFile);
 
-export class EmbeddedDatabaseUnavailable extends Error {
-  override name = 'EmbeddedDatabaseUnavailable';
-}
+export { EmbeddedDatabaseUnavailable };
 
 export interface RunningFerretdb {
   url: string;
@@ -138,12 +141,21 @@ function portAnswers(host: string, port: number): Promise<boolean> {
 
 export interface StartFerretdbOptions {
   port: number;
+  /** The store: PostgreSQL's cluster in `postgres/` under it. */
   dataDir: string;
   host?: string;
+  /** False for throwaway stores (the test suite): nothing is synced to disk. */
+  durable?: boolean;
   progress?: Progress;
 }
 
-/** Starts FerretDB on SQLite under `dataDir` and resolves once it accepts connections. */
+/** The folder of the PostgreSQL cluster in an embedded store. */
+export const postgresDirOf = (dataDir: string) => join(resolve(dataDir), 'postgres');
+
+/**
+ * Starts PostgreSQL in `dataDir`, then FerretDB on it, and resolves once FerretDB accepts
+ * connections.
+ */
 export async function startFerretdb(options: StartFerretdbOptions): Promise<RunningFerretdb> {
   const host = options.host ?? '127.0.0.1';
   const binary = await ensureFerretdbBinary(options.progress);
@@ -152,21 +164,57 @@ export async function startFerretdb(options: StartFerretdbOptions): Promise<Runn
       `port ${options.port} is already in use; set EMBEDDED_DB_PORT to a free port or MONGO_URL to a running server`,
     );
   }
-  const dataDir = resolve(options.dataDir);
-  await mkdir(dataDir, { recursive: true });
-  const child = spawn(
+  const postgres = await startPostgres({
+    dataDir: postgresDirOf(options.dataDir),
+    durable: options.durable,
+    progress: options.progress,
+  });
+  const child = spawnFerretdb(binary, [
+    '--handler=postgresql',
+    `--postgresql-url=postgres://postgres@/postgres?host=${postgres.socketDir}`,
+    `--listen-addr=${host}:${options.port}`,
+  ]);
+  try {
+    return await running(child, host, options.port, postgres.stop);
+  } catch (error) {
+    await postgres.stop();
+    throw error;
+  }
+}
+
+/**
+ * FerretDB on the SQLite files of `dataDir` (the embedded store before PostgreSQL), for reading
+ * them once into PostgreSQL (./migrate-sqlite.ts).
+ */
+export async function startSqliteFerretdb(options: {
+  port: number;
+  dataDir: string;
+}): Promise<RunningFerretdb> {
+  const host = '127.0.0.1';
+  const binary = await ensureFerretdbBinary();
+  const child = spawnFerretdb(binary, [
+    '--handler=sqlite',
+    `--sqlite-url=file:${resolve(options.dataDir)}/`,
+    `--listen-addr=${host}:${options.port}`,
+  ]);
+  return running(child, host, options.port, async () => undefined);
+}
+
+function spawnFerretdb(binary: string, args: string[]): ChildProcess {
+  return spawn(
     binary,
-    [
-      '--handler=sqlite',
-      `--sqlite-url=file:${dataDir}/`,
-      `--listen-addr=${host}:${options.port}`,
-      '--telemetry=disable',
-      '--state-dir=-',
-      '--debug-addr=-',
-      '--log-level=warn',
-    ],
+    [...args, '--telemetry=disable', '--state-dir=-', '--debug-addr=-', '--log-level=warn'],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
+}
+
+/** Resolves once `child` accepts connections on the port; `after` runs once it has stopped. */
+async function running(
+  child: ChildProcess,
+  host: string,
+  port: number,
+  after: () => Promise<void>,
+): Promise<RunningFerretdb> {
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
@@ -174,7 +222,7 @@ export async function startFerretdb(options: StartFerretdbOptions): Promise<Runn
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
 
   const deadline = Date.now() + START_TIMEOUT_MS;
-  while (!(await portAnswers(host, options.port))) {
+  while (!(await portAnswers(host, port))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new EmbeddedDatabaseUnavailable(`FerretDB did not start:\n${stderr}`);
@@ -183,14 +231,16 @@ export async function startFerretdb(options: StartFerretdbOptions): Promise<Runn
   }
 
   return {
-    url: `mongodb://${host}:${options.port}/`,
+    url: `mongodb://${host}:${port}/`,
     process: child,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      await after();
     },
   };
 }

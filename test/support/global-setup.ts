@@ -1,7 +1,8 @@
 /**
- * One FerretDB for the whole run, started by the project's own launcher on a free port with a
- * throwaway data directory. Each test file uses its own database in it. TEST_MONGO_URL points
- * the suite at another server (e.g. a real MongoDB) instead.
+ * One embedded database for the whole run (FerretDB on PostgreSQL, as `npm start` runs it),
+ * started by the project's own launcher on a free port with a throwaway data directory, not
+ * synced to disk. Each test file uses its own database in it. TEST_MONGO_URL points the suite at
+ * another server (e.g. a real MongoDB) instead.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,6 +26,7 @@ export default async function setup(project: TestProject) {
   const ferretdb = await startFerretdb({
     port: await freePort(),
     dataDir,
+    durable: false,
     progress: (line) => console.log(`[ferretdb] ${line}`),
   });
   project.provide('mongoUrl', ferretdb.url);
