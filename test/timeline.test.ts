@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { windowsOf } from '../src/timeline/pages.js';
 import { startCluster, type Cluster, type Instance } from './support/cluster.js';
 import { legacyChat, legacyMessage } from './support/legacy.js';
 import { openEventStream } from './support/sse.js';
@@ -245,6 +246,7 @@ describe('a sender that dies after storing', () => {
       _id: `${chatId}:${seq}`,
       chat_id: chatId,
       seq,
+      window: windowsOf(seq),
       type: 'message',
       at: new Date(),
       message: orphan,

@@ -56,6 +56,7 @@ export async function recordLastMessage(
         last_message: textOf(message),
         last_message_time: message.timestamp,
         last_message_id: message.message_id,
+        last_message_doc: message,
         last_seq: message.seq,
       },
     },

@@ -55,6 +55,7 @@ export async function createChat(scope: RequestScope, otherUserId: string): Prom
     last_message: null,
     last_message_time: null,
     legacy_messages: false,
+    paged: true,
   };
   try {
     await insertChat(scope.app.db, key, chat);

@@ -74,6 +74,16 @@ export interface ChatDoc {
   group_seq?: number;
   /** Groups: set when the last member left. */
   closed?: boolean;
+  /**
+   * True once every message and event of the chat carries its `window` (chats this server creates;
+   * older ones after the start-up pass of ../timeline/positions.ts): history and replays then
+   * read windows by equality. Absent: read as before.
+   */
+  paged?: boolean;
+  /** Paged chats: how many messages were stored before numbering (their `legacy_pos`: 1 - n … 0). */
+  legacy_count?: number;
+  /** The newest message as stored (what `lastMessage` shows without a query). */
+  last_message_doc?: MessageDoc;
 }
 
 export interface MessageDoc {
@@ -98,6 +108,13 @@ export interface MessageDoc {
   client_message_id?: string;
   /** The message's number in its chat's timeline; absent on messages stored before numbering. */
   seq?: number;
+  /**
+   * Messages stored before numbering, once placed (../timeline/positions.ts): their place before
+   * event 1, from 1 - n (the oldest of n) to 0 (the newest), in (timestamp, id) order.
+   */
+  legacy_pos?: number;
+  /** The windows of `seq` (or `legacy_pos`): see ../timeline/pages.ts. */
+  window?: number[];
   /** The message it replies to (same chat). */
   reply_to?: string;
   /** Set by the latest edit. */
@@ -228,6 +245,8 @@ export interface TimelineEventDoc {
   message: Omit<MessageDoc, '_id'>;
   /** Group events: what changed, and the group as it left it. */
   group?: GroupChange;
+  /** The windows of `seq` (see ../timeline/pages.ts); absent on events stored before them. */
+  window?: number[];
   /** Message changes: the message changed (`message.message_id`, kept apart to query by). */
   target_id?: string;
   /** Message changes: who made it, and for reactions what they were after it. */

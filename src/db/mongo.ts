@@ -94,7 +94,9 @@ async function ensureIndexes({
   await messages.createIndex({ message_id: 1 });
   await messages.createIndex({ chat_id: 1, timestamp: 1 });
   await messages.createIndex({ chat_id: 1, seq: 1 });
+  await messages.createIndex({ chat_id: 1, window: 1 });
   await events.createIndex({ chat_id: 1, seq: 1 });
+  await events.createIndex({ chat_id: 1, window: 1 });
   await events.createIndex({ client_key: 1 }, { unique: true, sparse: true });
   await readPositions.createIndex({ chat_id: 1 });
   await uploads.createIndex({ owner_id: 1, created_at: 1 });

@@ -145,6 +145,7 @@ export async function createGroupChat(
     last_message: null,
     last_message_time: null,
     legacy_messages: false,
+    paged: true,
   };
   await insertChat(scope.app.db, `group:${chat.chat_id}`, chat);
   const actor = toPublicUser(viewer);

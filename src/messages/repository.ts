@@ -2,15 +2,23 @@ import type { Filter, Sort } from 'mongodb';
 import { findIn } from '../db/batch.js';
 import { isDuplicateKeyError, type Database } from '../db/mongo.js';
 import type { MessageDoc } from '../db/documents.js';
+import { readByWindows, windowsOf, type RankRange } from '../timeline/pages.js';
 import type { UnnumberedPosition } from '../timeline/position.js';
 
 /**
  * Stores the copy of a numbered message that history reads (and the old server could). Its `_id`
  * is its timeline key, so writing it again (a retry finishing a send, a repair) changes nothing.
  */
-export async function insertMessageCopy({ messages }: Database, message: MessageDoc) {
+export async function insertMessageCopy(
+  { messages }: Database,
+  message: MessageDoc & { seq: number },
+) {
   try {
-    await messages.insertOne({ _id: `${message.chat_id}:${message.seq}`, ...message });
+    await messages.insertOne({
+      _id: `${message.chat_id}:${message.seq}`,
+      ...message,
+      window: windowsOf(message.seq),
+    });
   } catch (error) {
     if (!isDuplicateKeyError(error)) throw error;
   }
@@ -81,6 +89,37 @@ export function findLatestMessage({ messages }: Database, chatId: string) {
   return messages.findOne(
     { chat_id: chatId },
     { sort: { timestamp: -1, message_id: -1 }, projection: { _id: 0 } },
+  );
+}
+
+/** A message's place in a paged chat: its number, or its place before numbering. */
+export const rankOf = (message: MessageDoc) => message.seq ?? message.legacy_pos ?? -Infinity;
+
+/** One window of a chat's messages (see ../timeline/pages.ts). */
+export function findMessagesOfWindow({ messages }: Database, chatId: string, window: number) {
+  return messages
+    .find({ chat_id: chatId, window }, { projection: { _id: 0 }, batchSize: 1000 })
+    .toArray();
+}
+
+/** Up to `limit` messages of a paged chat ranked in the range, from the oldest or newest end. */
+export function findRankedSlice(
+  db: Database,
+  chatId: string,
+  range: RankRange,
+  fromEnd: 'oldest' | 'newest',
+  limit: number,
+  options: SliceOptions = {},
+): Promise<MessageDoc[]> {
+  return readByWindows(
+    async (window) => {
+      const found = await findMessagesOfWindow(db, chatId, window);
+      return options.liveOnly ? found.filter((message) => !message.deleted_at) : found;
+    },
+    rankOf,
+    range,
+    fromEnd,
+    limit,
   );
 }
 

@@ -19,6 +19,7 @@ import {
   encodePosition,
   isNumbered,
   positionOf,
+  START,
   type Position,
 } from '../timeline/position.js';
 import { addMessage, clientKeyOf } from '../timeline/service.js';
@@ -28,6 +29,7 @@ import { attachmentIdsInput, messageTypeOf, takeAttachments } from '../attachmen
 import {
   findMessageById,
   findNumberedSlice,
+  findRankedSlice,
   findUnnumberedSlice,
   type SliceOptions,
 } from './repository.js';
@@ -130,6 +132,53 @@ async function requireQuotable(scope: RequestScope, chat: ChatDoc, messageId: st
 }
 
 /**
+ * Where a position stands in a paged chat (see MessageDoc.legacy_pos): a number, or the place of
+ * the message stored before numbering it names (undefined if it names none of this chat).
+ */
+async function rankOfPosition(
+  db: Database,
+  chat: ChatDoc,
+  position: Position,
+): Promise<number | undefined> {
+  if (isNumbered(position)) return position.seq;
+  if (position.messageId === START.messageId) return -Infinity;
+  const message = await findMessageById(db, position.messageId);
+  return message?.chat_id === chat.chat_id ? message.legacy_pos : undefined;
+}
+
+/**
+ * A paged chat's slice (see ../timeline/pages.ts): a page or two read by equality. Undefined
+ * when a cursor from before numbering names no placed message of the chat.
+ */
+async function findPagedSlice(
+  db: Database,
+  chat: ChatDoc,
+  range: { after?: Position; before?: Position; firstVisible: number },
+  fromEnd: 'oldest' | 'newest',
+  limit: number,
+  options: SliceOptions,
+): Promise<MessageDoc[] | undefined> {
+  const [after, before] = await Promise.all([
+    range.after ? rankOfPosition(db, chat, range.after) : -Infinity,
+    range.before ? rankOfPosition(db, chat, range.before) : Infinity,
+  ]);
+  if (after === undefined || before === undefined) return undefined;
+  return findRankedSlice(
+    db,
+    chat.chat_id,
+    {
+      after: range.firstVisible > 1 ? Math.max(after, range.firstVisible - 1) : after,
+      before,
+      lowest: 1 - (chat.legacy_count ?? 0),
+      highest: chat.last_seq ?? 0,
+    },
+    fromEnd,
+    limit,
+    options,
+  );
+}
+
+/**
  * Up to `limit` of a chat's messages between two positions, from the oldest or the newest end:
  * messages stored before numbering first (by time), then numbered ones (by number).
  */
@@ -141,6 +190,10 @@ async function findTimelineSlice(
   limit: number,
   options: SliceOptions,
 ): Promise<MessageDoc[]> {
+  if (chat.paged) {
+    const paged = await findPagedSlice(db, chat, range, fromEnd, limit, options);
+    if (paged) return paged;
+  }
   const { after, before, firstVisible } = range;
   const unnumbered = {
     wanted: chat.legacy_messages !== false && !(after && isNumbered(after)),

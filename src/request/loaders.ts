@@ -54,18 +54,22 @@ const chatsById = (db: Database, options?: LoaderOptions) =>
   batchLoader(db, findChatsByIds, (chat: ChatDoc) => chat.chat_id, options);
 
 /**
- * Each chat's newest message. Chats written by this server name it (`last_message_id`), so a
- * page of chats costs one `$in` query. Chats written by the old server only have the text; their
- * newest message is looked up once and its id stored on the chat for next time.
+ * Each chat's newest message. Chats hold a copy of it (`last_message_doc`) since a message was
+ * last sent in them: no query. Others name it (`last_message_id`), so a page of chats costs one
+ * `$in` query. Chats written by the old server only have the text; their newest message is
+ * looked up once and its id stored on the chat for next time.
  */
 function lastMessageLoader(db: Database, batch: boolean) {
   return new DataLoader<ChatDoc, MessageDoc | null, string>(
     async (chats) => {
-      const ids = chats.flatMap((chat) => (chat.last_message_id ? [chat.last_message_id] : []));
+      const ids = chats.flatMap((chat) =>
+        chat.last_message_id && !chat.last_message_doc ? [chat.last_message_id] : [],
+      );
       const found = ids.length ? await findMessagesByIds(db, ids) : [];
       const byId = new Map(found.map((message) => [message.message_id, message]));
       return Promise.all(
         chats.map(async (chat) => {
+          if (chat.last_message_doc) return chat.last_message_doc;
           if (chat.last_message_id) return byId.get(chat.last_message_id) ?? null;
           if (!chat.last_message_time) return null;
           const latest = await findLatestMessage(db, chat.chat_id);

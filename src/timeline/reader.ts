@@ -15,13 +15,16 @@ import type { Database } from '../db/mongo.js';
 import type { ChatEvent, TimelineReader } from '../events/bus.js';
 import { findChatsByIds, findChatsOf, isDirect } from '../chats/repository.js';
 import {
+  findMessageById,
   findMessagesByIds,
+  findRankedSlice,
   findUnnumberedOfChats,
   findUnnumberedSlice,
+  rankOf,
 } from '../messages/repository.js';
 import { findUsersByIds } from '../users/repository.js';
 import { derivableOf, storeDerived } from './derived.js';
-import { isNumbered, type Position, type UnnumberedPosition } from './position.js';
+import { isNumbered, START, type Position, type UnnumberedPosition } from './position.js';
 import { findEventsAfter, findEventsOfChats } from './repository.js';
 import type { Sequencer } from './sequencer.js';
 
@@ -115,19 +118,50 @@ export async function* replayChat(
   positions: ReadonlyMap<string, number>,
 ): AsyncIterable<ChatEvent[]> {
   if (!isNumbered(from) && chat.legacy_messages !== false) {
-    for (let after: UnnumberedPosition = from; ;) {
-      const page = await findUnnumberedSlice(db, chat.chat_id, { after }, 'oldest', REPLAY_PAGE);
-      yield await asChatEvents(db, page.map(fromMessage), [chat]);
-      const last = page.at(-1);
-      if (!last || page.length < REPLAY_PAGE) break;
-      after = { timestamp: last.timestamp, messageId: last.message_id };
-    }
+    yield* replayUnnumbered(db, chat, from);
   }
+  const paged = { chatId: chat.chat_id, paged: chat.paged === true };
   for (;;) {
     const after = positions.get(chat.chat_id) ?? 0;
-    const page = await findEventsAfter(db, chat.chat_id, after, REPLAY_PAGE);
+    const page = await findEventsAfter(db, paged, after, REPLAY_PAGE);
     yield await asChatEvents(db, page.map(fromEvent), [chat]);
     if (page.length < REPLAY_PAGE) break;
+  }
+}
+
+/** A chat's messages stored before numbering after `from`, page after page. */
+async function* replayUnnumbered(
+  db: Database,
+  chat: ChatDoc,
+  from: UnnumberedPosition,
+): AsyncIterable<ChatEvent[]> {
+  const placed = chat.paged
+    ? from.messageId === START.messageId
+      ? -Infinity
+      : (await findMessageById(db, from.messageId))?.legacy_pos
+    : undefined;
+  if (placed !== undefined) {
+    // A paged chat: its messages from before numbering are placed 1 - n … 0.
+    const range = { before: 1, lowest: 1 - (chat.legacy_count ?? 0), highest: 0 };
+    for (let after = placed; ;) {
+      const page = await findRankedSlice(
+        db,
+        chat.chat_id,
+        { ...range, after },
+        'oldest',
+        REPLAY_PAGE,
+      );
+      yield await asChatEvents(db, page.map(fromMessage), [chat]);
+      if (page.length < REPLAY_PAGE) return;
+      after = rankOf(page.at(-1)!);
+    }
+  }
+  for (let after: UnnumberedPosition = from; ;) {
+    const page = await findUnnumberedSlice(db, chat.chat_id, { after }, 'oldest', REPLAY_PAGE);
+    yield await asChatEvents(db, page.map(fromMessage), [chat]);
+    const last = page.at(-1);
+    if (!last || page.length < REPLAY_PAGE) return;
+    after = { timestamp: last.timestamp, messageId: last.message_id };
   }
 }
 
@@ -214,13 +248,13 @@ export async function* replayUser(
 /** A chat's events numbered in (afterSeq, upToSeq], in order, read a page at a time. */
 async function storedBetween(
   db: Database,
-  chatId: string,
+  chat: { chatId: string; paged: boolean },
   afterSeq: number,
   upToSeq: number,
 ): Promise<TimelineEventDoc[]> {
   const events: TimelineEventDoc[] = [];
   for (let after = afterSeq; after < upToSeq;) {
-    const page = await findEventsAfter(db, chatId, after, READ_PAGE, upToSeq);
+    const page = await findEventsAfter(db, chat, after, READ_PAGE, upToSeq);
     events.push(...page);
     if (page.length < READ_PAGE) break;
     after = page.at(-1)!.seq;
@@ -228,30 +262,45 @@ async function storedBetween(
   return events;
 }
 
-const eventsBetween = async (db: Database, chatId: string, afterSeq: number, upToSeq: number) =>
-  asChatEvents(db, (await storedBetween(db, chatId, afterSeq, upToSeq)).map(fromEvent));
+const eventsBetween = async (
+  db: Database,
+  chat: { chatId: string; paged: boolean },
+  afterSeq: number,
+  upToSeq: number,
+) => asChatEvents(db, (await storedBetween(db, chat, afterSeq, upToSeq)).map(fromEvent));
 
 /** The bus's access to stored events (see TimelineReader). */
 export function createTimelineReader(db: Database, sequencer: Sequencer): TimelineReader {
   // Topics started together (a user's chats, a reconnect wave) read their chats in one query.
-  const chatsNow = new DataLoader<string, { seq: number; members: string[] }>(
+  const chatsNow = new DataLoader<string, { seq: number; members: string[]; paged: boolean }>(
     async (chatIds) => {
       const chats = new Map(
         (await findChatsByIds(db, chatIds)).map((chat) => [chat.chat_id, chat]),
       );
       return chatIds.map((chatId) => {
         const chat = chats.get(chatId);
-        return { seq: chat?.last_seq ?? 0, members: chat?.participants ?? [] };
+        return {
+          seq: chat?.last_seq ?? 0,
+          members: chat?.participants ?? [],
+          paged: chat?.paged === true,
+        };
       });
     },
     { cache: false, batchScheduleFn: (dispatch) => setImmediate(dispatch) },
   );
+  const chatOf = async (chatId: string) => ({
+    chatId,
+    paged: (await chatsNow.load(chatId)).paged,
+  });
   return {
     /**
      * From the chat's document: `last_seq` is written after its event is stored, so it is never
      * ahead of the timeline (a topic starting there may hand on an event stored just before).
      */
-    chatNow: (chatId) => chatsNow.load(chatId),
+    chatNow: async (chatId) => {
+      const { seq, members } = await chatsNow.load(chatId);
+      return { seq, members };
+    },
     chatsOf: async (userId) =>
       new Map((await findChatsOf(db, userId)).map((chat) => [chat.chat_id, chat.last_seq ?? 0])),
     async eventsAfter(positions) {
@@ -263,13 +312,14 @@ export function createTimelineReader(db: Database, sequencer: Sequencer): Timeli
       );
       return asChatEvents(db, page.map(fromEvent));
     },
-    eventsBetween: (chatId, afterSeq, upToSeq) => eventsBetween(db, chatId, afterSeq, upToSeq),
+    eventsBetween: async (chatId, afterSeq, upToSeq) =>
+      eventsBetween(db, await chatOf(chatId), afterSeq, upToSeq),
     /**
      * Read when an event did not come over the bus: its sender may have died before writing
      * the history copy and the summary, so those are written here (again, harmlessly).
      */
     async missingEvents(chatId, afterSeq, upToSeq) {
-      const stored = await storedBetween(db, chatId, afterSeq, upToSeq);
+      const stored = await storedBetween(db, await chatOf(chatId), afterSeq, upToSeq);
       await Promise.all(stored.map((event) => storeDerived(db, sequencer, derivableOf(event))));
       return asChatEvents(db, stored.map(fromEvent));
     },

@@ -2,6 +2,7 @@
 import type { Filter } from 'mongodb';
 import type { TimelineEventDoc } from '../db/documents.js';
 import { isDuplicateKeyError, type Database } from '../db/mongo.js';
+import { readByWindows, windowsOf } from './pages.js';
 
 export const eventKey = (chatId: string, seq: number) => `${chatId}:${seq}`;
 
@@ -14,7 +15,7 @@ export async function insertEvent(
   event: TimelineEventDoc,
 ): Promise<'stored' | 'taken'> {
   try {
-    await events.insertOne(event);
+    await events.insertOne({ ...event, window: windowsOf(event.seq) });
     return 'stored';
   } catch (error) {
     if (isDuplicateKeyError(error)) return 'taken';
@@ -39,16 +40,37 @@ export function findEventByClientKey({ events }: Database, clientKey: string) {
 const inOrder = (limit: number) =>
   ({ sort: { chat_id: 1, seq: 1 }, limit, batchSize: limit, singleBatch: true }) as const;
 
-/** Up to `limit` events of a chat numbered after `afterSeq` (and up to `upToSeq`), in order. */
+/** One window of a chat's events (see ./pages.ts). */
+export function findEventsOfWindow({ events }: Database, chatId: string, window: number) {
+  return events.find({ chat_id: chatId, window }, { batchSize: 1000 }).toArray();
+}
+
+/**
+ * Up to `limit` events of a chat numbered after `afterSeq` (and up to `upToSeq`), in order; of a
+ * paged chat (ChatDoc.paged) read by windows.
+ */
 export function findEventsAfter(
-  { events }: Database,
-  chatId: string,
+  db: Database,
+  chat: { chatId: string; paged: boolean },
   afterSeq: number,
   limit: number,
-  upToSeq = Number.MAX_SAFE_INTEGER,
+  upToSeq = Infinity,
 ): Promise<TimelineEventDoc[]> {
-  return events
-    .find({ chat_id: chatId, seq: { $gt: afterSeq, $lte: upToSeq } }, inOrder(limit))
+  const { chatId, paged } = chat;
+  if (paged) {
+    return readByWindows(
+      (window) => findEventsOfWindow(db, chatId, window),
+      (event) => event.seq,
+      { after: afterSeq, before: upToSeq + 1, lowest: 1, highest: upToSeq },
+      'oldest',
+      limit,
+    );
+  }
+  return db.events
+    .find(
+      { chat_id: chatId, seq: { $gt: afterSeq, $lte: Math.min(upToSeq, Number.MAX_SAFE_INTEGER) } },
+      inOrder(limit),
+    )
     .toArray();
 }
 
