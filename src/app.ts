@@ -14,6 +14,7 @@ import { createClusterEventTarget } from './events/cluster-target.js';
 import { connectRedis } from './events/redis.js';
 import { Telemetry } from './observability/telemetry.js';
 import { createRateLimits, type RateLimits } from './security/rate-limits.js';
+import { startPagingPass, type PagingPass } from './timeline/positions.js';
 import { Sequencer } from './timeline/sequencer.js';
 import { createTimelineReader } from './timeline/reader.js';
 import { Throttle } from './events/throttle.js';
@@ -29,6 +30,8 @@ export interface App {
   sequencer: Sequencer;
   /** Reads stored timeline events back, for subscribers that missed or resume. */
   timeline: TimelineReader;
+  /** The start-up pass paging chats stored before windows (./timeline/positions.ts). */
+  paging: PagingPass;
   presence: Presence;
   /** Writes of one key one at a time, across instances with Redis (read positions). */
   keyLocks: KeyLocks;
@@ -63,6 +66,7 @@ export async function createApp(config: Config, db: Database, logger: Logger): P
   const keyLocks = createKeyLocks(redis?.commands ?? null, logger);
   const sequencer = new Sequencer(keyLocks);
   const timeline = createTimelineReader(db, sequencer);
+  const paging = startPagingPass(db, sequencer, logger);
   const bus: EventBus = createEventBus({
     eventTarget: redis
       ? createClusterEventTarget({
@@ -92,6 +96,7 @@ export async function createApp(config: Config, db: Database, logger: Logger): P
     bus,
     sequencer,
     timeline,
+    paging,
     presence,
     keyLocks,
     readEvents,
@@ -102,6 +107,7 @@ export async function createApp(config: Config, db: Database, logger: Logger): P
     telemetry,
     batchLoads: true,
     async close() {
+      await paging.stop();
       readEvents.close();
       typing.close();
       await presence.stop();

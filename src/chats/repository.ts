@@ -153,3 +153,15 @@ export async function recordGroupState(
   const stored = await chats.findOne({ chat_id: chatId }, { projection: { group_seq: 1 } });
   return (stored?.group_seq ?? 0) >= seq;
 }
+
+/** Chats whose documents are not all windowed yet (see ../timeline/positions.ts). */
+export function findChatsToPage({ chats }: Database): Promise<ChatDoc[]> {
+  return chats
+    .find({ paged: { $exists: false } }, { projection: { _id: 0, chat_id: 1 } })
+    .toArray();
+}
+
+/** Marks a chat paged, with how many of its messages were stored before numbering. */
+export async function markPaged({ chats }: Database, chatId: string, legacyCount: number) {
+  await chats.updateOne({ chat_id: chatId }, { $set: { paged: true, legacy_count: legacyCount } });
+}

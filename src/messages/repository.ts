@@ -1,4 +1,4 @@
-import type { Filter, Sort } from 'mongodb';
+import type { Filter, ObjectId, Sort } from 'mongodb';
 import { findIn } from '../db/batch.js';
 import { isDuplicateKeyError, type Database } from '../db/mongo.js';
 import type { MessageDoc } from '../db/documents.js';
@@ -233,4 +233,26 @@ export function findUnnumberedOfChats(
       slice(limit, { timestamp: 1, message_id: 1 }),
     )
     .toArray();
+}
+
+/** A chat's messages stored before numbering (placed or not). */
+export function findUnnumberedOfChat({ messages }: Database, chatId: string) {
+  return messages.find({ chat_id: chatId, seq: { $exists: false } }).toArray();
+}
+
+/** A chat's numbered messages without their windows (stored before windows). */
+export function findUnwindowedNumbered({ messages }: Database, chatId: string) {
+  return messages
+    .find({ chat_id: chatId, seq: { $exists: true }, window: { $exists: false } })
+    .toArray();
+}
+
+/** Sets fields of messages by `_id`. */
+export async function setMessageFields(
+  { messages }: Database,
+  updates: { _id: ObjectId | string; fields: Partial<MessageDoc> }[],
+) {
+  await Promise.all(
+    updates.map(({ _id, fields }) => messages.updateOne({ _id }, { $set: fields })),
+  );
 }

@@ -160,3 +160,20 @@ export function findEventsOfChats(
     .find(branches.length === 1 ? branches[0]! : { $or: branches }, inOrder(limit))
     .toArray();
 }
+
+/** A chat's events stored before windows. */
+export function findUnwindowedEvents({ events }: Database, chatId: string) {
+  return events
+    .find({ chat_id: chatId, window: { $exists: false } }, { projection: { _id: 1, seq: 1 } })
+    .toArray();
+}
+
+/** Sets events' windows by `_id`. */
+export async function setEventWindows(
+  { events }: Database,
+  updates: { _id: string; window: number[] }[],
+) {
+  await Promise.all(
+    updates.map(({ _id, window }) => events.updateOne({ _id }, { $set: { window } })),
+  );
+}
