@@ -17,6 +17,7 @@ import { homedir, tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { EmbeddedDatabaseUnavailable } from './embedded-errors.js';
+import { migrateSqliteStore, sqliteFilesIn } from './migrate-sqlite.js';
 import { startPostgres } from './postgres.js';
 
 export const FERRETDB_VERSION = 'v1.24.2';
@@ -154,7 +155,8 @@ export const postgresDirOf = (dataDir: string) => join(resolve(dataDir), 'postgr
 
 /**
  * Starts PostgreSQL in `dataDir`, then FerretDB on it, and resolves once FerretDB accepts
- * connections.
+ * connections; the first time, copies a SQLite store found in `dataDir` into it
+ * (./migrate-sqlite.ts).
  */
 export async function startFerretdb(options: StartFerretdbOptions): Promise<RunningFerretdb> {
   const host = options.host ?? '127.0.0.1';
@@ -174,10 +176,20 @@ export async function startFerretdb(options: StartFerretdbOptions): Promise<Runn
     `--postgresql-url=postgres://postgres@/postgres?host=${postgres.socketDir}`,
     `--listen-addr=${host}:${options.port}`,
   ]);
+  let ferretdb: RunningFerretdb | undefined;
   try {
-    return await running(child, host, options.port, postgres.stop);
+    ferretdb = await running(child, host, options.port, postgres.stop);
+    if ((await sqliteFilesIn(options.dataDir)).length > 0) {
+      await migrateSqliteStore(
+        options.dataDir,
+        ferretdb.url,
+        startSqliteFerretdb,
+        options.progress ?? (() => undefined),
+      );
+    }
+    return ferretdb;
   } catch (error) {
-    await postgres.stop();
+    await (ferretdb ?? postgres).stop();
     throw error;
   }
 }
