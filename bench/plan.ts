@@ -98,6 +98,12 @@ export interface Plan {
     seconds: number;
     bytes: number;
   };
+  /**
+   * Scenario 13 (issue 19): the database grows to each of `sizes` messages, a quarter of them in
+   * one long chat (at most `longChat`), the rest over `chats` chats of `users` users; each read
+   * is timed `runs` times at every size.
+   */
+  dataSize: { sizes: number[]; longChat: number; chats: number; users: number; runs: number };
   yoga: { runSeconds: number; rounds: number; connections: number };
   /**
    * Scenario 12: attachment uploads (GridFS, through the server). `rounds` uploads of `mib` MiB
@@ -166,6 +172,7 @@ export function makePlan(quick: boolean, profile: boolean | undefined): Plan {
         seconds: 0.6,
         bytes: 100,
       },
+      dataSize: { sizes: [300, 1000], longChat: 250, chats: 10, users: 10, runs: 5 },
       yoga: { runSeconds: 0.5, rounds: 1, connections: 8 },
       upload: { mib: 2, rounds: 2, parallel: 4 },
       freshServers: false,
@@ -219,6 +226,13 @@ export function makePlan(quick: boolean, profile: boolean | undefined): Plan {
       calibrationSeconds: 1,
       seconds: 8,
       bytes: 100,
+    },
+    dataSize: {
+      sizes: [1000, 10_000, 200_000],
+      longChat: 50_000,
+      chats: 100,
+      users: 50,
+      runs: 30,
     },
     yoga: { runSeconds: 2, rounds: 4, connections: 16 },
     upload: { mib: 10, rounds: 10, parallel: 20 },

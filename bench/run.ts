@@ -24,6 +24,7 @@ import { createProgress } from './progress.js';
 import { formatReport, row, writeResults, type Results } from './report.js';
 import { clusterFanoutScenario } from './scenarios/cluster-fanout.js';
 import { fanoutScenario } from './scenarios/fanout.js';
+import { dataSizeScenario } from './scenarios/data-size.js';
 import { groupFanoutScenario } from './scenarios/group-fanout.js';
 import { idleScenario } from './scenarios/idle.js';
 import { readScenarios } from './scenarios/read.js';
@@ -44,7 +45,7 @@ const { values } = parseArgs({
   },
 });
 const wanted = new Set(
-  (values.only ?? '1,2,3,4,5,6,7,8,9,10,11,12').split(',').map((part) => part.trim()),
+  (values.only ?? '1,2,3,4,5,6,7,8,9,10,11,12,13').split(',').map((part) => part.trim()),
 );
 const want = (...scenarios: string[]) => scenarios.some((scenario) => wanted.has(scenario));
 const plan = makePlan(values.quick ?? false, values['no-profile'] ? false : values.profile);
@@ -175,6 +176,7 @@ try {
     await scenario('9 resume under concurrent senders', () => resumeScenario(bench));
   }
   if (want('12')) await scenario('12 upload', () => uploadScenario(bench));
+  if (want('13')) await scenario('13 data size', () => dataSizeScenario(bench));
 } finally {
   await cleanUp();
 }
