@@ -193,8 +193,11 @@ async function stopLeftover(dataDir: string): Promise<void> {
 /**
  * Makes FerretDB's pushed-down equality filters (`_jsonb -> 'field' @> value`) use an index:
  * FerretDB creates its indexes as B-trees on `_jsonb -> 'field'`, which `@>` cannot use, so each
- * one gets a GIN twin on the same expressions — at once, through an event trigger, for every
- * index any database creates later.
+ * one gets a GIN index on the same expressions — at once, through an event trigger, for every
+ * index any database creates later. A non-unique B-tree is replaced by its GIN index under its
+ * own name (FerretDB sorts and ranges in Go, so it never used it, and a B-tree holds an array
+ * field whole: a group of 100 members made a `participants` key over its 2,704-byte limit); a
+ * unique one stays, as the arbiter of uniqueness.
  */
 const EQUALITY_INDEXES = `
 CREATE OR REPLACE FUNCTION zerohour_equality_index(index_oid oid) RETURNS void
@@ -202,8 +205,10 @@ LANGUAGE plpgsql AS $$
 DECLARE
   spec record;
   columns text := '';
+  twin text;
 BEGIN
-  SELECT i.indrelid, i.indnatts, c.relname, am.amname INTO spec
+  SELECT i.indrelid, i.indnatts, i.indisunique, c.relname, c.relnamespace::regnamespace AS schema,
+         am.amname INTO spec
     FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
    WHERE i.indexrelid = index_oid;
   IF spec IS NULL OR spec.amname <> 'btree' THEN RETURN; END IF;
@@ -211,8 +216,13 @@ BEGIN
     IF pg_get_indexdef(index_oid, k, true) NOT LIKE '(_jsonb -> %' THEN RETURN; END IF;
     columns := columns || CASE WHEN k > 1 THEN ', ' ELSE '' END || pg_get_indexdef(index_oid, k, true);
   END LOOP;
+  twin := left(spec.relname, 58) || '_eq';
   EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING gin (%s)',
-                 left(spec.relname, 58) || '_eq', spec.indrelid::regclass, columns);
+                 twin, spec.indrelid::regclass, columns);
+  IF NOT spec.indisunique THEN
+    EXECUTE format('DROP INDEX %I.%I', spec.schema, spec.relname);
+    EXECUTE format('ALTER INDEX %I.%I RENAME TO %I', spec.schema, twin, spec.relname);
+  END IF;
 END $$;
 
 CREATE OR REPLACE FUNCTION zerohour_equality_indexes() RETURNS event_trigger
