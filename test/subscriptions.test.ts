@@ -13,6 +13,7 @@ import { legacyToken } from './support/legacy.js';
 import { cleanupAfterEach, DEFAULT_WAIT_MS, sleep, waitFor } from './support/wait.js';
 import { startTestServer, TEST_SECRET, type TestServer } from './support/server.js';
 import { createChat, registerUser, SEND, sendMessage, type TestUser } from './support/users.js';
+import { windowsOf } from '../src/timeline/pages.js';
 
 const TIMEOUT = DEFAULT_WAIT_MS;
 /** How long to keep listening for something that must not arrive. */
@@ -526,6 +527,7 @@ describe('messageAdded over graphql-ws (token in connection_init)', () => {
       _id: `${chatId}:2`,
       chat_id: chatId,
       seq: 2,
+      window: windowsOf(2),
       type: 'message',
       at: new Date(),
       message: orphan,

@@ -39,17 +39,22 @@ export function valueOf(
   name: string,
   labels: Record<string, string> = {},
 ) {
-  const family = families.find((each) => each.name === name);
-  const sample = family?.metrics.find((each) =>
+  const sample = samplesOf(families, name).find((each) =>
     Object.entries(labels).every(([key, value]) => each.labels?.[key] === value),
   );
   return Number(sample?.value ?? 0);
 }
 
+/**
+ * The samples of `name`, from every family of that name: the histograms read as untyped come as
+ * one family per label set (`_bucket`, `_sum`, `_count` of one command, then of the next).
+ */
+const samplesOf = (families: MetricFamily[], name: string) =>
+  families.filter((each) => each.name === name).flatMap((each) => each.metrics);
+
 /** Sum over the samples of `name` whose labels include `labels`. */
 export function sumOf(families: MetricFamily[], name: string, labels: Record<string, string> = {}) {
-  const family = families.find((each) => each.name === name);
-  return (family?.metrics ?? [])
+  return samplesOf(families, name)
     .filter((each) => Object.entries(labels).every(([key, value]) => each.labels?.[key] === value))
     .reduce((total, each) => total + Number(each.value ?? 0), 0);
 }
