@@ -27,6 +27,8 @@ export interface RankRange {
    * is not full). Ranks above it in the windows read are kept (a hint may lag behind).
    */
   highest: number;
+  /** Ranks without gaps (events): reading upwards also stops at the first window not full. */
+  gapless?: boolean;
 }
 
 /**
@@ -63,10 +65,11 @@ export async function readByWindows<Doc>(
       if (rank >= low && rank < range.before) found.push(doc);
     }
     if (found.length >= limit) break;
-    // Without a known end, a window without its last rank is past it (events have no gaps).
+    // Without gaps, a window without its last rank holds the end.
     const full = (docs: Doc[], w: number) =>
       docs.some((doc) => rankOf(doc) === (w + 2) * PAGE_SIZE - 1);
-    if (!Number.isFinite(last) && !read.every((docs, i) => full(docs, windows[i]!))) break;
+    const gapless = range.gapless || !Number.isFinite(last);
+    if (upwards && gapless && !read.every((docs, i) => full(docs, windows[i]!))) break;
   }
   found.sort((a, b) => (upwards ? rankOf(a) - rankOf(b) : rankOf(b) - rankOf(a)));
   return found.slice(0, limit);

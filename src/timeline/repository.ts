@@ -61,7 +61,7 @@ export function findEventsAfter(
     return readByWindows(
       (window) => findEventsOfWindow(db, chatId, window),
       (event) => event.seq,
-      { after: afterSeq, before: upToSeq + 1, lowest: 1, highest: upToSeq },
+      { after: afterSeq, before: upToSeq + 1, lowest: 1, highest: upToSeq, gapless: true },
       'oldest',
       limit,
     );
