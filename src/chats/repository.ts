@@ -75,7 +75,8 @@ export async function recordEditInSummary(
 ): Promise<boolean> {
   const { matchedCount } = await chats.updateOne(
     { chat_id: chatId, last_message_id: messageId },
-    { $set: { last_message: content } },
+    // The copy of the message shows it before the edit: read it from `messages` until the next.
+    { $set: { last_message: content }, $unset: { last_message_doc: '' } },
   );
   return matchedCount > 0;
 }
@@ -98,7 +99,9 @@ export async function recordDeletionInSummary(
         last_message: newest?.content ?? null,
         last_message_time: newest?.timestamp ?? null,
         last_message_id: newest?.message_id ?? null,
+        ...(newest ? { last_message_doc: newest } : {}),
       },
+      ...(newest ? {} : { $unset: { last_message_doc: '' as const } }),
     },
   );
   return matchedCount > 0;

@@ -62,14 +62,17 @@ const chatsById = (db: Database, options?: LoaderOptions) =>
 function lastMessageLoader(db: Database, batch: boolean) {
   return new DataLoader<ChatDoc, MessageDoc | null, string>(
     async (chats) => {
+      const copyOf = (chat: ChatDoc) =>
+        chat.last_message_doc?.message_id === chat.last_message_id ? chat.last_message_doc : null;
       const ids = chats.flatMap((chat) =>
-        chat.last_message_id && !chat.last_message_doc ? [chat.last_message_id] : [],
+        chat.last_message_id && !copyOf(chat) ? [chat.last_message_id] : [],
       );
       const found = ids.length ? await findMessagesByIds(db, ids) : [];
       const byId = new Map(found.map((message) => [message.message_id, message]));
       return Promise.all(
         chats.map(async (chat) => {
-          if (chat.last_message_doc) return chat.last_message_doc;
+          const copy = copyOf(chat);
+          if (copy) return copy;
           if (chat.last_message_id) return byId.get(chat.last_message_id) ?? null;
           if (!chat.last_message_time) return null;
           const latest = await findLatestMessage(db, chat.chat_id);
