@@ -71,7 +71,9 @@ describe('database commands', () => {
           `last 100: ${large.length} commands [${large}]`,
       );
       expect(large).toEqual(small);
-      expect(large.length).toBeLessThanOrEqual(6);
+      // History reads windows of event numbers (src/timeline/pages.ts): reactions take numbers
+      // without a message copy, so a page over them reads one window more.
+      expect(large.length).toBeLessThanOrEqual(7);
     },
   );
 });

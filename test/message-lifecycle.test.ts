@@ -127,7 +127,8 @@ describe('deleteMessage', () => {
     const copy = await messages.findOne({ message_id: target.id });
     expect(copy).toMatchObject({ content: '' });
     expect(copy?.deleted_at).toBeInstanceOf(Date);
-    const stored = await events.find({ chat_id: chatId }).toArray();
+    // In number order: a store returns updated documents in no set order (PostgreSQL: last).
+    const stored = await events.find({ chat_id: chatId }).sort({ seq: 1 }).toArray();
     expect(JSON.stringify(stored)).not.toContain('regrettable');
     expect(stored.map((event) => event.type)).toEqual([
       'message',
