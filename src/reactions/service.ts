@@ -63,16 +63,20 @@ async function publishReactions(
   return { ...changed, sender: toPublicUser(sender) };
 }
 
-export async function addReaction(
-  scope: RequestScope,
-  input: { messageId: string; emoji: string },
-): Promise<MessageModel> {
+/** The caller, their checked input and the message it names: what both reaction changes start from. */
+async function reactionTarget(scope: RequestScope, input: { messageId: string; emoji: string }) {
   const viewer = requireViewer(scope);
   const fields = parseInput(reactionInput, input);
   await scope.app.rateLimits.consume('sendsPerUser', viewer.user_id);
   const found = await requireMessage(scope, fields.messageId);
-  const { db } = scope.app;
-  const messageId = found.message.message_id;
+  return { viewer, fields, found, db: scope.app.db, messageId: found.message.message_id };
+}
+
+export async function addReaction(
+  scope: RequestScope,
+  input: { messageId: string; emoji: string },
+): Promise<MessageModel> {
+  const { viewer, fields, found, db, messageId } = await reactionTarget(scope, input);
   if (found.message.deleted_at) throw badInput('The message is deleted', 'messageId');
   const stored = await insertReaction(
     db,
@@ -100,12 +104,7 @@ export async function removeReaction(
   scope: RequestScope,
   input: { messageId: string; emoji: string },
 ): Promise<MessageModel> {
-  const viewer = requireViewer(scope);
-  const fields = parseInput(reactionInput, input);
-  await scope.app.rateLimits.consume('sendsPerUser', viewer.user_id);
-  const found = await requireMessage(scope, fields.messageId);
-  const { db } = scope.app;
-  const messageId = found.message.message_id;
+  const { viewer, fields, found, db, messageId } = await reactionTarget(scope, input);
   if (!(await deleteReaction(db, messageId, viewer.user_id, fields.emoji))) return found.message;
   if ((await countWithEmoji(db, messageId, fields.emoji)) === 0) {
     await releaseEmoji(db, messageId, fields.emoji);
